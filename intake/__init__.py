@@ -1,0 +1,22 @@
+"""The public side: the notice and its comment form, receipts, tracking, the public API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from shared.web import configure_app, json_http_errors
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    from intake.views import api, track, web
+
+    app = Flask(__name__)
+    configure_app(app, config)  # settings, database, language, CSRF, health: first
+    app.register_blueprint(web.bp)
+    app.register_blueprint(track.bp)
+    app.register_blueprint(api.bp)
+    json_http_errors(app)
+    return app

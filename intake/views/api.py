@@ -1,0 +1,75 @@
+"""The public JSON API: ``/api/v1/feedback`` and ``/api/v1/notices``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext
+from marshmallow import ValidationError
+
+from shared.db import run_with_retry
+from shared.extensions import csrf
+from shared.i18n import N_
+from shared.models import Channel
+from shared.operations import intake, notices, tracking
+from shared.schemas.case import notices_output, public_case_output, receipt_output
+from shared.schemas.submission import feedback_input
+from shared.web import current_db, current_language, json_error, json_object_body
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # no cookies are used here, so there is nothing to forge
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@bp.post("/feedback")
+def create_feedback():
+    payload = json_object_body()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationError(
+            {"Idempotency-Key": [N_("Use 1 to 255 visible ASCII characters as the key.")]}
+        )
+    submission = feedback_input.load(payload)
+    submission.channel = Channel.API
+    submission.language = current_language()
+    submission.idempotency_key = key
+    secret_key = current_app.config["SECRET_KEY"]
+    receipt = run_with_retry(
+        current_db(), lambda session: intake.receive(session, submission, secret_key=secret_key)
+    )
+    headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
+    return receipt_output.dump(receipt), 201, headers
+
+
+@bp.get("/feedback/<tracking_number>")
+def show_feedback(tracking_number: str):
+    passcode = request.headers.get("X-Passcode", "")
+    with current_db().session() as session:
+        case = intake.find_case(session, tracking_number, passcode) if passcode else None
+        if case is None:
+            return json_error(404, gettext("No case with this number and passcode."))
+        return public_case_output.dump(
+            {**_attributes(case), "replies": tracking.public_replies(case)}
+        )
+
+
+@bp.get("/notices")
+def list_notices():
+    with current_db().session() as session:
+        return jsonify(notices_output.dump(notices.published_notices(session)))
+
+
+def _attributes(case) -> dict[str, Any]:
+    names = (
+        "tracking_number",
+        "status",
+        "subject",
+        "received_at",
+        "acknowledge_by",
+        "reply_due",
+        "closed_at",
+    )
+    return {name: getattr(case, name) for name in names}

@@ -1,0 +1,1 @@
+"""What the intake and responder services share: schema, configuration, mail, operations."""

@@ -1,0 +1,206 @@
+"""The ``minyi`` command: database, demo data, staff accounts, and running the services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from sqlalchemy import make_url
+
+from shared.config import ConfigError, load_settings
+from shared.db import Database
+from shared.models import Role
+
+
+class Context:
+    """Settings and the database, made on first use so ``--help`` needs neither."""
+
+    def __init__(self) -> None:
+        self._settings: dict | None = None
+        self._database: Database | None = None
+
+    @property
+    def settings(self) -> dict:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except ConfigError as error:
+                raise click.ClickException(str(error)) from None
+        return self._settings
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = Database(self.settings["DATABASE_URL"])
+        return self._database
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Minyi (民意): public feedback for government notices."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Migrate the database named by DATABASE_URL to the newest schema."""
+    from shared import migrate
+
+    url = context.settings["DATABASE_URL"]
+    migrate.upgrade(url)
+    click.echo(f"database is up to date: {make_url(url).render_as_string(hide_password=True)}")
+
+
+@main.group()
+def seed() -> None:
+    """Example data."""
+
+
+@seed.command("demo")
+@pass_context
+def seed_demo(context: Context) -> None:
+    """Load the demo notice, offices, routing rules and admin account (idempotent)."""
+    from shared.demo.seed import seed_demo as load_demo
+
+    with context.database.transaction() as session:
+        password = load_demo(session)
+    click.echo("demo data loaded")
+    if password:
+        click.echo(f"admin account created: username admin, password {password}")
+        click.echo("(shown this once; change it after logging in)")
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(Role.ALL), required=True)
+@click.option("--office", "offices", multiple=True, metavar="CODE", help="Office code; repeatable.")
+@click.option("--name", "display_name", default="", help="Name shown to colleagues.")
+@click.option("--email", default=None)
+@pass_context
+def user_add(context: Context, username, role, offices, display_name, email) -> None:
+    """Create a staff account; the password is read from standard input."""
+    from shared.operations.staff import StaffError, create_staff
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with context.database.transaction() as session:
+            create_staff(
+                session, username, role, password, offices, display_name=display_name, email=email
+            )
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user {username} created ({role})")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="What the token is for.")
+@pass_context
+def user_token(context: Context, username: str, name: str) -> None:
+    """Print a new API token for USERNAME (shown once)."""
+    from sqlalchemy import select
+
+    from shared.models import StaffUser
+    from shared.operations.staff import issue_token
+
+    with context.database.transaction() as session:
+        staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if staff is None or not staff.active:
+            raise click.ClickException(f"no active user {username!r}")
+        token = issue_token(session, staff, name)
+    click.echo(token)
+
+
+#: What ``minyi run`` starts: name, then the command line after ``python -m``.
+def _services(host: str, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
+    def web(app: str, port: int) -> list[str]:
+        return [
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            f"{app}:create_app()",
+        ]
+
+    return [
+        ("intake", web("intake", ports["intake"])),
+        ("responder", web("responder", ports["responder"])),
+    ]
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--intake-port", default=8000, show_default=True)
+@click.option("--responder-port", default=8001, show_default=True)
+@pass_context
+def run(context: Context, host: str, intake_port: int, responder_port: int) -> None:
+    """Run every service in the foreground until interrupted."""
+    settings = context.settings
+    children: dict[str, subprocess.Popen] = {}
+    ports = {"intake": intake_port, "responder": responder_port}
+    for name, argv in _services(host, ports):
+        children[name] = subprocess.Popen([sys.executable, "-m", *argv])  # noqa: S603
+        click.echo(f"started {name} (pid {children[name].pid})")
+    click.echo(f"intake:    http://{host}:{intake_port}/")
+    click.echo(f"responder: http://{host}:{responder_port}/")
+    if not settings.get("MAIL_SERVER"):
+        click.echo(f"outgoing mail is written to {settings['MAIL_DIR']} (MAIL_SERVER is not set)")
+
+    stopping = False
+
+    def stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    click.echo(
+                        f"{name} exited with {child.returncode}; stopping the others", err=True
+                    )
+                    exit_code, stopping = child.returncode or 1, True
+                    break
+            time.sleep(0.5)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,110 @@
+"""Configuration from environment variables (and an ``.env`` file in the working directory).
+
+Every variable of the public contract is read here, once, into a plain mapping that the
+Flask apps use as their ``config`` and the command-line tools use as is.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _optional(value: str) -> str | None:
+    return value or None
+
+
+#: name -> (parser, default). A default of None means "not set".
+_SPEC: dict[str, tuple[Callable[[str], Any], Any]] = {
+    "MINYI_ENV": (str, "development"),
+    "VAR_DIR": (str, "var"),
+    "DATABASE_URL": (str, None),
+    "SECRET_KEY": (_optional, None),
+    "PUBLIC_BASE_URL": (str, "http://127.0.0.1:8000"),
+    "RESPONDER_BASE_URL": (str, "http://127.0.0.1:8001"),
+    "MAIL_SERVER": (_optional, None),
+    "MAIL_PORT": (int, 25),
+    "MAIL_USE_TLS": (_bool, False),
+    "MAIL_USE_SSL": (_bool, False),
+    "MAIL_USERNAME": (_optional, None),
+    "MAIL_PASSWORD": (_optional, None),
+    "MAIL_DEFAULT_SENDER": (str, "通渭县委宣传部 <noreply@minyi.localhost>"),
+    "MAIL_TIMEOUT": (float, 30.0),
+    "INTAKE_ADDRESS": (str, "feedback@minyi.localhost"),
+    "REPLY_DOMAIN": (str, "minyi.localhost"),
+    "IMAP_HOST": (_optional, None),
+    "IMAP_PORT": (int, 993),
+    "IMAP_SSL": (_bool, True),
+    "IMAP_USER": (_optional, None),
+    "IMAP_PASSWORD": (_optional, None),
+    "IMAP_FOLDER": (str, "INBOX"),
+    "LMTP_HOST": (str, "127.0.0.1"),
+    "LMTP_PORT": (int, 8024),
+    "RATELIMIT_STORAGE_URI": (str, "memory://"),
+    "RATELIMIT_ENABLED": (_bool, True),
+    "MAX_ATTACHMENT_BYTES": (int, 10 * 1024 * 1024),
+    "MAX_MESSAGE_BYTES": (int, 25 * 1024 * 1024),
+}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read the settings: explicit overrides, then the environment, then ``.env``, then defaults."""
+    dotenv = {k: v for k, v in dotenv_values(Path.cwd() / ".env").items() if v is not None}
+    overrides = dict(overrides or {})
+    settings: dict[str, Any] = {}
+    for name, (parse, default) in _SPEC.items():
+        if name in overrides:
+            settings[name] = overrides.pop(name)
+            continue
+        raw = os.environ.get(name, dotenv.get(name))
+        if raw is None:
+            settings[name] = default
+            continue
+        try:
+            settings[name] = parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
+    settings.update(overrides)  # extra keys (Flask's own, test switches) pass through
+
+    var_dir = Path(settings["VAR_DIR"]).absolute()
+    settings["VAR_DIR"] = str(var_dir)
+    settings.setdefault("MAIL_DIR", str(var_dir / "mail"))
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = f"sqlite:///{var_dir / 'minyi.db'}"
+    if not settings["SECRET_KEY"]:
+        if settings["MINYI_ENV"] != "development":
+            raise ConfigError("SECRET_KEY must be set outside development (MINYI_ENV)")
+        settings["SECRET_KEY"] = _development_secret(var_dir)
+    return settings
+
+
+def _development_secret(var_dir: Path) -> str:
+    """A per-installation key kept in ``var/``, so every development process shares it."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x", encoding="ascii") as handle:  # first writer wins
+                handle.write(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip()

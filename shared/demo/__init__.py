@@ -1,0 +1,1 @@
+"""Demo data: the county propaganda department's inspection notice, offices and rules."""

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import Base, UTCDateTime, utcnow
+from shared.models.notice import Notice, NoticeItem
+from shared.models.office import Office
+
+
+class Channel:
+    WEB = "web"
+    API = "api"
+    EMAIL = "email"
+    PHONE = "phone"
+    LETTER = "letter"
+    VISIT = "visit"
+    ALL = (WEB, API, EMAIL, PHONE, LETTER, VISIT)
+    #: The ones staff register by hand.
+    STAFF = (PHONE, LETTER, VISIT)
+
+
+class Category:
+    ALL = ("suggestion", "complaint", "report", "inquiry", "praise")
+
+
+class CaseStatus:
+    RECEIVED = "received"
+    ASSIGNED = "assigned"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    SPAM = "spam"
+    ALL = (RECEIVED, ASSIGNED, REPLIED, CLOSED, REJECTED, SPAM)
+    OPEN = (RECEIVED, ASSIGNED)
+
+
+class CaseCluster(Base):
+    """Cases that are the same matter: exact duplicates or a campaign of near-identical texts."""
+
+    __tablename__ = "case_cluster"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # duplicate | campaign
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Case(Base):
+    """One comment from the public and everything done about it."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        # The queue: newest first, by status and by office, keyset on (received_at, id).
+        Index("ix_case_received", "received_at", "id"),
+        Index("ix_case_status_received", "status", "received_at", "id"),
+        Index("ix_case_office_received", "office_id", "received_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(16), unique=True)
+    passcode_hash: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"), index=True)
+    notice_item_id: Mapped[int | None] = mapped_column(ForeignKey("notice_item.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+
+    submitter_name: Mapped[str | None] = mapped_column(String(100))
+    submitter_phone: Mapped[str | None] = mapped_column(String(32))
+    submitter_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    submitter_address: Mapped[str | None] = mapped_column(String(300))
+    #: The citizen gave no name; nothing identifying is asked of them later.
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The citizen asked that only those who must know see who they are.
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The citizen agreed that the comment and answer may be published (留言选登).
+    publish_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Language of the citizen's mail and pages ("zh" or "en").
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.RECEIVED)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    #: Which rule (or the item's default office) decided the office, in words for staff.
+    routing_explanation: Mapped[str] = mapped_column(Text, default="")
+    routing_rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("routing_rule.id", ondelete="SET NULL")
+    )
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Deadline to tell the citizen whether the matter is accepted.
+    acknowledge_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Deadline for the answer, extension included.
+    reply_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    first_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    #: Times the case was reopened for re-handling (重办) after an unsatisfied rating.
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("case_cluster.id"), index=True)
+
+    #: Token of the per-case reply address ``reply+TOKEN@REPLY_DOMAIN``.
+    reply_token: Mapped[str] = mapped_column(String(32), unique=True)
+    #: SHA-256 of the client's Idempotency-Key, and of the submission it came with.
+    idempotency_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    submission_digest: Mapped[str | None] = mapped_column(String(64))
+    #: Staff member who registered a phone call, letter or visit.
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    #: Free-form extras of the channel (e.g. the caller's line), never shown to the public.
+    channel_details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    notice: Mapped[Notice | None] = relationship()
+    notice_item: Mapped[NoticeItem | None] = relationship()
+    office: Mapped[Office | None] = relationship()
+    duplicate_of: Mapped[Case | None] = relationship(remote_side=[id])
+    cluster: Mapped[CaseCluster | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(  # noqa: F821
+        back_populates="case", order_by="Message.created_at, Message.id"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in CaseStatus.OPEN

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, UTCDateTime, utcnow
+
+
+class ReportArchive(Base):
+    """A generated monthly report, kept unchanged for download."""
+
+    __tablename__ = "report_archive"
+    __table_args__ = (UniqueConstraint("month", "format", "office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: First day of the Asia/Shanghai month the report covers.
+    month: Mapped[date] = mapped_column(Date)
+    format: Mapped[str] = mapped_column(String(8))
+    #: Null for the whole department's report.
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("stored_blob.sha256"))
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderDigest(Base):
+    """One reminder digest per office and day (催办), so the worker never sends two."""
+
+    __tablename__ = "reminder_digest"
+    __table_args__ = (UniqueConstraint("office_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    day: Mapped[date] = mapped_column(Date)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_email.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

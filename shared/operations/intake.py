@@ -1,0 +1,170 @@
+"""Receiving a comment: the one path every channel takes (web form, API, mail, staff entry)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.i18n import N_
+from shared.models import Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
+from shared.operations import audit, deadlines, routing
+from shared.schemas.submission import Submission
+from shared.security import (
+    derived_passcode,
+    hash_secret,
+    new_passcode,
+    new_token,
+    new_tracking_number,
+    normalise_tracking_number,
+    sha256_hex,
+    verify_secret,
+)
+
+
+@dataclass
+class Receipt:
+    """What the citizen is told: the case, and its passcode (shown this once)."""
+
+    case: Case
+    passcode: str
+    #: True when an earlier request with the same Idempotency-Key created the case.
+    replayed: bool = False
+
+
+def receive(
+    session: Session,
+    submission: Submission,
+    *,
+    secret_key: str,
+    now: datetime | None = None,
+) -> Receipt:
+    """Create the case of a new comment: validate the item, number it, route it, set its
+    deadlines, record it. Flushes; the caller commits."""
+    now = now or utcnow()
+    digest = _digest(submission)
+    key_hash = sha256_hex(submission.idempotency_key) if submission.idempotency_key else None
+    if key_hash:
+        earlier = session.scalar(select(Case).where(Case.idempotency_key_hash == key_hash))
+        if earlier is not None:
+            return _replay(earlier, submission, digest, secret_key)
+
+    item = _open_item(session, submission.notice_item, now)
+    notice = item.notice if item is not None else None
+    if notice is None and submission.notice_id is not None:
+        notice = session.get(Notice, submission.notice_id)
+    tracking_number = _unused_tracking_number(session)
+    if submission.idempotency_key:
+        passcode = derived_passcode(secret_key, submission.idempotency_key, tracking_number)
+    else:
+        passcode = new_passcode()
+
+    received_at = submission.received_at or now
+    case = Case(
+        tracking_number=tracking_number,
+        passcode_hash=hash_secret(passcode),
+        channel=submission.channel,
+        notice=notice,
+        notice_item=item,
+        category=submission.category,
+        subject=submission.subject,
+        body=submission.body,
+        submitter_name=submission.name,
+        submitter_phone=submission.phone,
+        submitter_email=submission.email,
+        submitter_address=submission.address,
+        anonymous=submission.anonymous,
+        confidential=submission.confidential,
+        publish_consent=submission.publish_consent,
+        language=submission.language,
+        received_at=received_at,
+        reply_token=new_token(12),
+        idempotency_key_hash=key_hash,
+        submission_digest=digest,
+        registered_by_id=submission.registered_by_id,
+        channel_details=submission.channel_details,
+    )
+    case.acknowledge_by, case.reply_due = deadlines.initial_due_dates(
+        session, received_at, notice.id if notice else None, submission.category
+    )
+    routing.route(session, case)
+    case.status = CaseStatus.ASSIGNED if case.office is not None else CaseStatus.RECEIVED
+    session.add(case)
+    session.add(
+        Message(case=case, kind=MessageKind.INBOUND, body=submission.body, created_at=received_at)
+    )
+    session.flush()
+    audit.record(
+        session,
+        "case.received",
+        case=case,
+        actor_kind="staff" if submission.registered_by_id else "citizen",
+        channel=case.channel,
+        office=case.office.code if case.office else None,
+        routing=case.routing_explanation,
+    )
+    if submission.registered_by_id:
+        audit.record(session, "case.registered", case=case, actor_kind="staff")
+    return Receipt(case, passcode)
+
+
+def _open_item(session: Session, code: str | None, now: datetime) -> NoticeItem | None:
+    if not code:
+        return None
+    item = session.scalar(select(NoticeItem).where(NoticeItem.code == code))
+    if item is None or item.retired:
+        raise ValidationError({"notice_item": [N_("Choose one of the listed items.")]})
+    if not item.notice.is_open(now):
+        raise ValidationError({"notice_item": [N_("Comments on this notice are closed.")]})
+    return item
+
+
+def _unused_tracking_number(session: Session) -> str:
+    # 29^8 numbers: a clash is rare; the unique constraint catches the race between two.
+    for _ in range(10):
+        number = new_tracking_number()
+        if session.scalar(select(Case.id).where(Case.tracking_number == number)) is None:
+            return number
+    raise RuntimeError("could not find an unused tracking number")
+
+
+def _digest(submission: Submission) -> str:
+    """Fingerprint of what the citizen sent, to tell a repeat from a reused key."""
+    content = asdict(submission)
+    for volatile in ("idempotency_key", "language", "received_at", "notice_id"):
+        content.pop(volatile)
+    return sha256_hex(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _replay(case: Case, submission: Submission, digest: str, secret_key: str) -> Receipt:
+    if case.submission_digest != digest:
+        raise ValidationError(
+            {
+                "Idempotency-Key": [
+                    N_("This Idempotency-Key was already used for a different comment.")
+                ]
+            }
+        )
+    passcode = derived_passcode(secret_key, submission.idempotency_key or "", case.tracking_number)
+    return Receipt(case, passcode, replayed=True)
+
+
+def find_case(session: Session, tracking_number: str, passcode: str) -> Case | None:
+    """The case, if the number and passcode match; None alike for unknown number or wrong code
+    (and in the same time: the hash is checked either way)."""
+    case = session.scalar(
+        select(Case).where(Case.tracking_number == normalise_tracking_number(tracking_number))
+    )
+    stored_hash = case.passcode_hash if case is not None else _UNKNOWN_CASE_HASH
+    if not verify_secret(stored_hash, passcode.strip().upper()) or case is None:
+        return None
+    return case
+
+
+#: Checked against when the number is unknown, so both failures take as long.
+_UNKNOWN_CASE_HASH = hash_secret(new_passcode())

@@ -1,0 +1,1 @@
+"""marshmallow schemas: input (``*_input``) and output (``*_output``) kept apart."""

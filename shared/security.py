@@ -1,0 +1,71 @@
+"""Secrets: password and passcode hashes, random tokens, tracking numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+#: Digits and upper-case letters without the ones people confuse (0/O, 1/I/L, U/V).
+UNAMBIGUOUS = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    if not stored_hash:
+        return False
+    try:
+        return _hasher.verify(stored_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def random_code(length: int) -> str:
+    return "".join(secrets.choice(UNAMBIGUOUS) for _ in range(length))
+
+
+def new_tracking_number() -> str:
+    """Eight unambiguous characters in two groups, e.g. ``K7QM-2XHP`` (29^8 ≈ 5·10^11)."""
+    code = random_code(8)
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalise_tracking_number(text: str) -> str:
+    """What a citizen types back: any case, spaces or a missing dash."""
+    compact = "".join(ch for ch in text.upper() if ch.isalnum())
+    return f"{compact[:4]}-{compact[4:]}" if len(compact) == 8 else compact
+
+
+def new_passcode() -> str:
+    return random_code(8)
+
+
+def derived_passcode(secret_key: str, idempotency_key: str, tracking_number: str) -> str:
+    """The passcode of a case created with an Idempotency-Key.
+
+    A repeated request with the same key must return the first answer, passcode included, but
+    only the passcode's hash is stored. So it is derived from the client's key and the
+    server's secret: whoever repeats the request knows the key, and the database alone
+    reveals nothing.
+    """
+    digest = hmac.new(
+        secret_key.encode(), f"{idempotency_key}\0{tracking_number}".encode(), hashlib.sha256
+    ).digest()
+    return "".join(UNAMBIGUOUS[byte % len(UNAMBIGUOUS)] for byte in digest[:8])
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def sha256_hex(text: str | bytes) -> str:
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,157 @@
+"""What both Flask services set up the same way: settings, database, language, CSRF, health,
+errors. Each service's ``create_app`` calls :func:`configure_app` first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_babel import gettext
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from shared.config import load_settings
+from shared.db import Database
+from shared.extensions import babel, csrf
+from shared.i18n import N_, TRANSLATIONS_DIR, compile_catalogues, localize_errors, negotiate
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+health = Blueprint("health", __name__)
+
+
+def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    app.config.update(load_settings(overrides))
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_MESSAGE_BYTES"])
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["MINYI_ENV"] != "development")
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 24 * 3600)  # a citizen may write for a long time
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.json.ensure_ascii = False  # Chinese as characters, not \\u escapes
+
+    try:
+        compile_catalogues()  # a no-op unless a catalogue changed since it was compiled
+    except OSError as error:  # a read-only installation keeps the catalogues it was built with
+        app.logger.warning("message catalogues not compiled: %s", error)
+
+    database = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
+    app.extensions["minyi.db"] = database
+    babel.init_app(app, locale_selector=select_language)
+    csrf.init_app(app)
+    app.register_blueprint(health)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"lang": current_language()})
+    app.add_template_filter(shanghai_time)
+
+
+def shanghai_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as a reader in China reads it."""
+    return value.astimezone(SHANGHAI).strftime(fmt) if value else ""
+
+
+def current_db() -> Database:
+    return current_app.extensions["minyi.db"]
+
+
+def select_language() -> str:
+    if "lang" not in g:
+        g.lang = negotiate(request.args.get("lang"), request.accept_languages)
+    return g.lang
+
+
+def current_language() -> str:
+    return select_language()
+
+
+def translated_errors(errors: Any) -> Any:
+    return localize_errors(errors, gettext)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, message: str, **extra: Any):
+    body = {"error": HTTPStatus(status).phrase, "message": message, **extra}
+    return jsonify(body), status
+
+
+def _database_unavailable(error: Exception):
+    current_app.logger.error("database unavailable: %s", type(error).__name__)
+    message = gettext("The service is busy. Nothing was saved; please try again in a minute.")
+    if wants_json():
+        response, status = json_error(503, message)
+    else:
+        response, status = message, 503
+    return response, status, {"Retry-After": "30"}
+
+
+class BadJSON(Exception):
+    """The body is not JSON at all (400), as opposed to JSON with wrong fields (422)."""
+
+
+def json_object_body() -> dict[str, Any]:
+    """The request body as a JSON object, whatever a client sends."""
+    try:
+        payload = json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError) as error:  # bad UTF-8, bad syntax, 10^5000, [[[[...
+        raise BadJSON from error
+    if not isinstance(payload, dict):
+        raise ValidationError({"_schema": [N_("Send a JSON object.")]})
+    return payload
+
+
+def json_http_errors(app: Flask) -> None:
+    """Errors under ``/api/`` answer in JSON, never as an HTML page."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if not wants_json():
+            return error
+        return json_error(error.code or 500, error.description or "")
+
+    @app.errorhandler(BadJSON)
+    def _bad_json(error: BadJSON):
+        return json_error(400, gettext("The request body is not valid JSON."))
+
+    @app.errorhandler(ValidationError)
+    def _invalid(error: ValidationError):
+        return jsonify(errors=translated_errors(error.normalized_messages())), 422
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    return response
+
+
+@health.get("/healthz")
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz")
+def readyz():
+    """The process can serve: its database answers."""
+    try:
+        current_db().ping()
+    except (OperationalError, DBAPIError) as error:
+        current_app.logger.warning("readyz: database unavailable: %s", type(error).__name__)
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

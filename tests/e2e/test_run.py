@@ -1,0 +1,126 @@
+"""``minyi run``: real gunicorn processes serving the intake and the responder over HTTP."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+MINYI = str(Path(sys.executable).with_name("minyi"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    """Just enough of a browser: cookies, forms, redirects."""
+
+    def __init__(self) -> None:
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, url: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(url, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def post(self, url: str, fields: dict) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields).encode()
+        try:
+            with self.opener.open(url, data=data, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def running(db, database_url, tmp_path):
+    """``minyi run`` on free ports, over the test database with the demo data."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret"}
+    seeded = subprocess.run(
+        [MINYI, "seed", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    password = re.search(r"password (\S+)", seeded.stdout).group(1)
+    ports = {"intake": _free_port(), "responder": _free_port()}
+    log_path = tmp_path / "run.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(  # noqa: S603
+        [MINYI, "run", "--intake-port", str(ports["intake"]), "--responder-port", str(ports["responder"])],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            for url in urls.values():
+                urllib.request.urlopen(url + "/readyz", timeout=2).close()  # noqa: S310
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                pytest.fail("minyi run did not come up:\n" + log_path.read_text())
+            time.sleep(0.3)
+    yield urls, password, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    log.close()
+
+
+def test_comment_from_the_form_reaches_the_staff_list(running):
+    """A citizen's comment, sent through the real form, shows in the responder with its office."""
+    urls, password, _process = running
+    citizen = Browser()
+    status, page = citizen.get(urls["intake"] + "/")
+    assert status == 200
+    assert "中共通渭县委宣传部关于市委第七提级交叉巡察组巡察反馈意见整改情况的通报" in page
+    status, receipt = citizen.post(
+        urls["intake"] + "/feedback",
+        {"csrf_token": _csrf(page), "form_token": "t1", "notice_item": "XC21-04",
+         "body": "对网络舆情转办情况的跟踪应当公开。", "email": ""},
+    )  # fmt: skip
+    assert status == 200, receipt
+    number = re.search(r'id="tracking-number">([^<]+)<', receipt).group(1)
+
+    staff = Browser()
+    status, login = staff.get(urls["responder"] + "/login")
+    assert status == 200 and "登录" in login
+    status, queue = staff.post(
+        urls["responder"] + "/login",
+        {"csrf_token": _csrf(login), "username": "admin", "password": password},
+    )
+    assert status == 200
+    row = re.search(rf"<tr>\s*<td class=\"mono\">{number}</td>.*?</tr>", queue, re.S)
+    assert row, f"{number} not in the staff list"
+    assert "县委网信办" in row.group(0)
+
+
+def test_run_stops_cleanly_on_sigterm(running):
+    """SIGTERM stops both services and ``minyi run`` exits 0."""
+    urls, _password, process = running
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(urls["intake"] + "/healthz", timeout=2)  # noqa: S310
