@@ -131,6 +131,25 @@ def user_token(context: Context, username: str, name: str) -> None:
     click.echo(token)
 
 
+@main.command("worker")
+@click.option("--once", is_flag=True, help="One pass over everything due, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+def worker(once: bool, interval: float) -> None:
+    """Deliver the outbox (and run what else is due), until stopped."""
+    import logging
+
+    from responder import create_app
+    from responder.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    runner = Worker(create_app())
+    if once:
+        result = runner.run_once()
+        click.echo(f"sent {result.sent}, to retry {result.retried}, failed {result.failed}")
+    else:
+        runner.run_forever(interval)
+
+
 #: What ``minyi run`` starts: name, then the command line after ``python -m``.
 def _services(host: str, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
     def web(app: str, port: int) -> list[str]:
@@ -150,6 +169,7 @@ def _services(host: str, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
     return [
         ("intake", web("intake", ports["intake"])),
         ("responder", web("responder", ports["responder"])),
+        ("worker", ["shared.cli", "worker"]),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,8 +40,8 @@ def new_tracking_number() -> str:
 
 
 def normalise_tracking_number(text: str) -> str:
-    """What a citizen types back: any case, spaces or a missing dash."""
-    compact = "".join(ch for ch in text.upper() if ch.isalnum())
+    """What a citizen types back: any case, spaces, a missing dash, full-width characters."""
+    compact = "".join(ch for ch in unicodedata.normalize("NFKC", text).upper() if ch.isalnum())
     return f"{compact[:4]}-{compact[4:]}" if len(compact) == 8 else compact
 
 

@@ -4,6 +4,7 @@ errors. Each service's ``create_app`` calls :func:`configure_app` first."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
@@ -34,6 +35,8 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 24 * 3600)  # a citizen may write for a long time
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    # Mail leaves only through the outbox worker; TESTING must not silently swallow it there.
+    app.config.setdefault("MAIL_SUPPRESS_SEND", False)
     app.json.ensure_ascii = False  # Chinese as characters, not \\u escapes
 
     try:
@@ -95,6 +98,9 @@ def _database_unavailable(error: Exception):
     return response, status, {"Retry-After": "30"}
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 class BadJSON(Exception):
     """The body is not JSON at all (400), as opposed to JSON with wrong fields (422)."""
 
@@ -107,6 +113,9 @@ def json_object_body() -> dict[str, Any]:
         raise BadJSON from error
     if not isinstance(payload, dict):
         raise ValidationError({"_schema": [N_("Send a JSON object.")]})
+    if any(_SURROGATE.search(key) for key in payload):
+        # A field name is echoed in "Unknown field." errors; a lone surrogate cannot be encoded.
+        raise ValidationError({"_schema": [N_("Field names must be valid text.")]})
     return payload
 
 

@@ -143,3 +143,27 @@ def case_by_number(db: Database, tracking_number: str) -> Case:
                 selectinload(Case.messages),
             )
         )
+
+
+@pytest.fixture
+def smtp_sink():
+    from tests.mailservers import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def make_worker(settings):
+    """A worker whose mail goes to ``port`` on loopback (or to files when port is None)."""
+    from responder import create_app
+    from responder.worker import Worker
+
+    def make(port: int | None, policy=None, **overrides):
+        config = {**settings, **overrides}
+        if port is not None:
+            config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=2)
+        return Worker(create_app(config), policy=policy)
+
+    return make

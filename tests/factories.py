@@ -6,7 +6,12 @@ from shared.db import Database
 from shared.operations import intake, staff
 from shared.schemas.submission import feedback_input
 
-SECRET = "test-secret-key"
+SETTINGS = {
+    "SECRET_KEY": "test-secret-key",
+    "REPLY_DOMAIN": "minyi.test",
+    "PUBLIC_BASE_URL": "http://intake.test",
+    "MAIL_DEFAULT_SENDER": "通渭县委宣传部 <noreply@minyi.test>",
+}
 
 
 def make_case(db: Database, **fields):
@@ -18,7 +23,7 @@ def make_case(db: Database, **fields):
     submission.channel = channel
     submission.received_at = received_at
     with db.transaction() as session:
-        return intake.receive(session, submission, secret_key=SECRET)
+        return intake.receive(session, submission, settings=SETTINGS)
 
 
 def make_staff(db: Database, username: str, role: str, offices=(), password="correct horse 1"):

@@ -36,9 +36,9 @@ def create_feedback():
     submission.channel = Channel.API
     submission.language = current_language()
     submission.idempotency_key = key
-    secret_key = current_app.config["SECRET_KEY"]
+    settings = current_app.config
     receipt = run_with_retry(
-        current_db(), lambda session: intake.receive(session, submission, secret_key=secret_key)
+        current_db(), lambda session: intake.receive(session, submission, settings=settings)
     )
     headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
     return receipt_output.dump(receipt), 201, headers

@@ -32,12 +32,12 @@ def submit():
         submission = feedback_input.load(values)
         submission.channel = Channel.WEB
         submission.language = current_language()
-        submission.notice_id = request.form.get("notice_id", type=int)
+        submission.notice_id = _notice_id()
         # The same form sent twice (a double tap, a reload) is one comment, not two.
         submission.idempotency_key = _form_idempotency_key(values)
-        secret_key = current_app.config["SECRET_KEY"]
+        settings = current_app.config
         receipt = run_with_retry(
-            current_db(), lambda session: intake.receive(session, submission, secret_key=secret_key)
+            current_db(), lambda session: intake.receive(session, submission, settings=settings)
         )
     except ValidationError as error:
         return render_form(values, translated_errors(error.messages)), 422
@@ -77,6 +77,12 @@ def _form_values() -> dict:
     for name in CHECKBOXES:
         values[name] = name in request.form
     return values
+
+
+def _notice_id() -> int | None:
+    """The hidden notice id, if it is a plausible row id: a forged 10^30 must not reach SQL."""
+    value = request.form.get("notice_id", type=int)
+    return value if value is not None and 0 < value < 2**31 else None
 
 
 def _form_idempotency_key(values: dict) -> str:

@@ -67,9 +67,9 @@ def register_case():
     """A phone call, letter or visit, through the same intake path as every other channel."""
     submission = staff_case_input.load(json_object_body())
     submission.registered_by_id = g.staff.id
-    secret_key = current_app.config["SECRET_KEY"]
+    settings = current_app.config
     receipt = run_with_retry(
-        current_db(), lambda session: intake.receive(session, submission, secret_key=secret_key)
+        current_db(), lambda session: intake.receive(session, submission, settings=settings)
     )
     return receipt_output.dump(receipt), 201
 

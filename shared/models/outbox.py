@@ -44,6 +44,7 @@ class OutboxEmail(Base):
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
 
+    case: Mapped[Case | None] = relationship()  # noqa: F821  (shared.models.case)
     attachments: Mapped[list[OutboxAttachment]] = relationship(order_by="OutboxAttachment.id")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -12,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.i18n import N_
+from shared.mail import builders
+from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
 from shared.operations import audit, deadlines, routing
 from shared.schemas.submission import Submission
@@ -41,11 +45,16 @@ def receive(
     session: Session,
     submission: Submission,
     *,
-    secret_key: str,
+    settings: Mapping[str, Any],
     now: datetime | None = None,
 ) -> Receipt:
     """Create the case of a new comment: validate the item, number it, route it, set its
-    deadlines, record it. Flushes; the caller commits."""
+    deadlines, record it, and put the acknowledgement in the outbox. Flushes; the caller
+    commits, and only then does anything leave the process.
+
+    ``settings`` is the service configuration (SECRET_KEY, REPLY_DOMAIN, PUBLIC_BASE_URL...).
+    """
+    secret_key = settings["SECRET_KEY"]
     now = now or utcnow()
     digest = _digest(submission)
     key_hash = sha256_hex(submission.idempotency_key) if submission.idempotency_key else None
@@ -110,6 +119,8 @@ def receive(
     )
     if submission.registered_by_id:
         audit.record(session, "case.registered", case=case, actor_kind="staff")
+    if case.submitter_email:
+        enqueue(session, builders.acknowledgement(case, passcode, settings), settings, case=case)
     return Receipt(case, passcode)
 
 

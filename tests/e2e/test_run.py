@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.cookiejar
 import os
 import re
@@ -81,7 +83,7 @@ def running(db, database_url, tmp_path):
                 log.close()
                 pytest.fail("minyi run did not come up:\n" + log_path.read_text())
             time.sleep(0.3)
-    yield urls, password, process
+    yield urls, password, process, tmp_path
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -90,7 +92,7 @@ def running(db, database_url, tmp_path):
 
 def test_comment_from_the_form_reaches_the_staff_list(running):
     """A citizen's comment, sent through the real form, shows in the responder with its office."""
-    urls, password, _process = running
+    urls, password, _process, _folder = running
     citizen = Browser()
     status, page = citizen.get(urls["intake"] + "/")
     assert status == 200
@@ -118,8 +120,29 @@ def test_comment_from_the_form_reaches_the_staff_list(running):
 
 def test_run_stops_cleanly_on_sigterm(running):
     """SIGTERM stops both services and ``minyi run`` exits 0."""
-    urls, _password, process = running
+    urls, _password, process, _folder = running
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     with pytest.raises(OSError):
         urllib.request.urlopen(urls["intake"] + "/healthz", timeout=2)
+
+
+def test_acknowledgement_lands_in_var_mail(running):
+    """Without MAIL_SERVER, the worker ``minyi run`` starts writes the receipt mail to var/mail."""
+    urls, _password, _process, folder = running
+    citizen = Browser()
+    _status, page = citizen.get(urls["intake"] + "/")
+    _status, receipt = citizen.post(
+        urls["intake"] + "/feedback",
+        {"csrf_token": _csrf(page), "form_token": "t2", "body": "请公开整改台账。",
+         "email": "citizen@example.cn"},
+    )  # fmt: skip
+    number = re.search(r'id="tracking-number">([^<]+)<', receipt).group(1)
+    deadline = time.monotonic() + 30
+    while not list((folder / "var" / "mail").glob("*.eml")):
+        assert time.monotonic() < deadline, "no .eml in var/mail after 30 s"
+        time.sleep(0.5)
+    [mail] = (folder / "var" / "mail").glob("*.eml")
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "citizen@example.cn"
+    assert number in message["Subject"] and number in message.get_content()

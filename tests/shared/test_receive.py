@@ -14,7 +14,7 @@ from shared.models import AuditEvent, CalendarDay, Case, Message, Notice, Notice
 from shared.operations import intake
 from shared.schemas.submission import feedback_input
 from shared.security import UNAMBIGUOUS, verify_secret
-from tests.factories import SECRET, make_case
+from tests.factories import SETTINGS, make_case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TRACKING = re.compile(rf"^[{UNAMBIGUOUS}]{{4}}-[{UNAMBIGUOUS}]{{4}}$")
@@ -120,9 +120,9 @@ def test_same_idempotency_key_returns_first_case_and_passcode(db, demo):
     submission = feedback_input.load({"body": "重复的请求"})
     submission.idempotency_key = "client-key-1"
     with db.transaction() as session:
-        a = intake.receive(session, submission, secret_key=SECRET)
+        a = intake.receive(session, submission, settings=SETTINGS)
     with db.transaction() as session:
-        b = intake.receive(session, submission, secret_key=SECRET)
+        b = intake.receive(session, submission, settings=SETTINGS)
     assert not a.replayed and b.replayed
     assert (a.case.tracking_number, a.passcode) == (b.case.tracking_number, b.passcode)
     with db.session() as session:
@@ -137,10 +137,10 @@ def test_reused_key_with_other_content_is_refused(db, demo):
         with db.transaction() as session:
             if expect_error:
                 with pytest.raises(ValidationError) as error:
-                    intake.receive(session, submission, secret_key=SECRET)
+                    intake.receive(session, submission, settings=SETTINGS)
                 assert "Idempotency-Key" in error.value.messages
             else:
-                intake.receive(session, submission, secret_key=SECRET)
+                intake.receive(session, submission, settings=SETTINGS)
 
 
 def test_closed_notice_refuses_comments_on_its_items(db, demo):

@@ -1,0 +1,1 @@
+"""Mail: building outgoing messages, the outbox, delivery; later, parsing inbound mail."""

@@ -1,0 +1,85 @@
+"""Writing mail to the outbox, in the transaction of the change that causes it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.mail.headers import clean_header_value, format_address
+from shared.models import Case, OutboxEmail, OutboxState, StaffUser
+from shared.operations import audit
+
+
+@dataclass
+class OutgoingMail:
+    """A mail as a builder describes it, before it becomes an outbox row."""
+
+    to_address: str
+    subject: str
+    body: str
+    to_name: str | None = None
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: Sequence[str] = field(default_factory=tuple)
+    #: Our automatic mail says so (RFC 3834), so auto-responders do not answer it.
+    automatic: bool = True
+
+
+def new_message_id(settings: Mapping[str, Any]) -> str:
+    return f"<{uuid.uuid4().hex}@{settings['REPLY_DOMAIN']}>"
+
+
+def enqueue(
+    session: Session, mail: OutgoingMail, settings: Mapping[str, Any], *, case: Case | None = None
+) -> OutboxEmail:
+    """Add the mail to the outbox. Its Message-ID is fixed now, so every retry is the same
+    message. Every header value passes :func:`clean_header_value`."""
+    headers: dict[str, str] = {}
+    if mail.reply_to:
+        headers["Reply-To"] = clean_header_value(mail.reply_to)
+    if mail.in_reply_to:
+        headers["In-Reply-To"] = clean_header_value(mail.in_reply_to)
+    if mail.references:
+        headers["References"] = " ".join(clean_header_value(ref) for ref in mail.references)
+    if mail.automatic:
+        headers["Auto-Submitted"] = "auto-replied"
+    row = OutboxEmail(
+        to_addr=format_address(mail.to_name, mail.to_address),
+        subject=clean_header_value(mail.subject),
+        body_text=mail.body,
+        headers=headers,
+        message_id=new_message_id(settings),
+        case=case,
+    )
+    session.add(row)
+    return row
+
+
+def undelivered(session: Session, limit: int = 200) -> list[OutboxEmail]:
+    """Mail that is waiting, being sent, or failed: what an admin must be able to see."""
+    return list(
+        session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.state != OutboxState.SENT)
+            .order_by((OutboxEmail.state == OutboxState.FAILED).desc(), OutboxEmail.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_now(session: Session, outbox_id: int, actor: StaffUser) -> OutboxEmail | None:
+    """An admin's retry of a failed or waiting mail: due now, with a fresh set of attempts."""
+    row = session.get(OutboxEmail, outbox_id)
+    if row is None or row.state not in (OutboxState.FAILED, OutboxState.PENDING):
+        return None
+    row.state = OutboxState.PENDING
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    audit.record(session, "outbox.retried", actor=actor, outbox_id=row.id, case=row.case)
+    return row

@@ -1,0 +1,187 @@
+"""The outbox worker against real SMTP servers on loopback: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from shared.mail.delivery import DeliveryPolicy
+from shared.models import OutboxEmail
+from tests.mailservers import HangingServer, SmtpSink, free_port
+
+MINYI = str(Path(sys.executable).with_name("minyi"))
+
+
+def _queue(db, count: int, *, to="citizen@example.cn") -> None:
+    """``count`` due mails, written straight to the outbox table."""
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    rows = [
+        {
+            "to_addr": to,
+            "subject": f"第{i}封",
+            "body_text": f"正文 {i}",
+            "headers": {"Auto-Submitted": "auto-replied"},
+            "message_id": f"<m{i}.{time.monotonic_ns()}@minyi.test>",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for i in range(count)
+    ]
+    with db.transaction() as session:
+        session.execute(insert(OutboxEmail), rows)
+
+
+def _states(db) -> dict[str, int]:
+    with db.session() as session:
+        return dict(
+            session.execute(
+                select(OutboxEmail.state, func.count()).group_by(OutboxEmail.state)
+            ).all()
+        )
+
+
+def test_mail_is_sent_once_with_its_fixed_message_id(db, smtp_sink, make_worker):
+    """A due mail reaches the server once; its Message-ID is the one written with the row."""
+    _queue(db, 3)
+    worker = make_worker(smtp_sink.port)
+    assert worker.run_once().sent == 3
+    assert worker.run_once().sent == 0
+    with db.session() as session:
+        expected = set(session.scalars(select(OutboxEmail.message_id)))
+    assert set(smtp_sink.handler.message_ids()) == expected
+    assert all(count == 1 for count in smtp_sink.handler.message_ids().values())
+    assert _states(db) == {"sent": 3}
+
+
+def test_smtp_down_loses_nothing_and_sends_each_once_when_back(db, make_worker):
+    """100 mails wait while SMTP is down; when it returns, each is delivered exactly once."""
+    _queue(db, 100)
+    port = free_port()
+    worker = make_worker(port)
+    first = worker.run_once()
+    assert (first.sent, first.retried, first.failed) == (0, 100, 0)
+    with db.session() as session:
+        errors = set(session.scalars(select(OutboxEmail.last_error)))
+        assert len(errors) == 1 and "Connection" in errors.pop()
+    # Not due yet: backing off.
+    assert worker.run_once().sent == 0
+    sink = SmtpSink(port).start()
+    try:
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        assert worker.run_once(now=later).sent == 100
+        counts = sink.handler.message_ids()
+        assert len(counts) == 100 and set(counts.values()) == {1}
+        assert _states(db) == {"sent": 100}
+    finally:
+        sink.stop()
+
+
+def test_hanging_server_times_out_and_the_worker_goes_on(db, make_worker):
+    """A server that accepts and never answers costs one timeout, then the mail waits for later."""
+    _queue(db, 2)
+    server = HangingServer()
+    try:
+        started = time.monotonic()
+        result = make_worker(server.port).run_once()
+        assert time.monotonic() - started < 30
+    finally:
+        server.close()
+    assert (result.sent, result.retried) == (0, 2)
+    with db.session() as session:
+        row = session.scalars(select(OutboxEmail)).first()
+        assert row.state == "pending" and row.attempts == 1 and "timed out" in row.last_error
+        assert row.next_attempt_at > datetime.now(UTC)
+
+
+def test_550_fails_the_mail_for_good_and_the_others_still_go(db, smtp_sink, make_worker):
+    """A permanent refusal marks that mail failed with the server's words; the rest are sent."""
+    smtp_sink.handler.refuse.add("nobody@example.cn")
+    _queue(db, 1, to="nobody@example.cn")
+    _queue(db, 2)
+    worker = make_worker(smtp_sink.port)
+    result = worker.run_once()
+    assert (result.sent, result.failed, result.retried) == (2, 1, 0)
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert worker.run_once(now=later).failed == 0  # not retried
+    with db.session() as session:
+        failed = session.scalar(select(OutboxEmail).where(OutboxEmail.state == "failed"))
+        assert "550" in failed.last_error and failed.attempts == 1
+
+
+def test_temporary_failures_back_off_then_give_up_visibly(db, make_worker):
+    """Each retry waits twice as long; after the last attempt the mail is failed with its error."""
+    _queue(db, 1)
+    policy = DeliveryPolicy(max_attempts=3)
+    worker = make_worker(free_port(), policy=policy)
+    now = datetime.now(UTC)
+    delays = []
+    for _ in range(3):
+        worker.run_once(now=now)
+        with db.session() as session:
+            row = session.scalars(select(OutboxEmail)).one()
+        delays.append(row.next_attempt_at - now)
+        now = row.next_attempt_at
+    assert row.state == "failed" and row.attempts == 3 and row.last_error
+    assert delays[1] == 2 * delays[0]
+
+
+def test_abandoned_claim_is_sent_again(db, smtp_sink, make_worker):
+    """A row left 'sending' by a worker that died is put back after the lease and delivered."""
+    _queue(db, 1)
+    with db.transaction() as session:
+        row = session.scalars(select(OutboxEmail)).one()
+        row.state, row.claimed_by = "sending", "dead-worker"
+        row.claimed_at = datetime.now(UTC) - timedelta(hours=1)
+    assert make_worker(smtp_sink.port).run_once().sent == 1
+    assert len(smtp_sink.received) == 1
+
+
+def test_without_mail_server_mail_becomes_eml_files(db, make_worker, tmp_path):
+    """In development, each mail is written to var/mail as a complete .eml file."""
+    _queue(db, 2)
+    mail_dir = tmp_path / "mail-out"
+    assert make_worker(None, MAIL_DIR=str(mail_dir)).run_once().sent == 2
+    files = sorted(mail_dir.glob("*.eml"))
+    assert len(files) == 2
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert message["Subject"] in {"第0封", "第1封"}
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert not list(mail_dir.glob("*.tmp"))
+
+
+def test_two_workers_on_one_database_send_each_mail_once(db, database_url, smtp_sink, tmp_path):
+    """Two worker processes share 1,000 due mails: every one is delivered, none twice."""
+    _queue(db, 1000)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "w",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_sink.port),
+    }
+    workers = [
+        subprocess.Popen([MINYI, "worker", "--once"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    counts = smtp_sink.handler.message_ids()
+    assert len(counts) == 1000, outputs
+    assert set(counts.values()) == {1}
+    assert _states(db) == {"sent": 1000}
+    import re
+
+    reported = [int(re.search(r"sent (\d+),", output).group(1)) for output in outputs]
+    assert sum(reported) == 1000, outputs
