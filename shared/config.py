@@ -61,6 +61,11 @@ _SPEC: dict[str, tuple[Callable[[str], Any], Any]] = {
     "RATELIMIT_STORAGE_URI": (str, "memory://"),
     "RATELIMIT_ENABLED": (_bool, True),
     "MAX_ATTACHMENT_BYTES": (int, 10 * 1024 * 1024),
+    "MAX_ATTACHMENTS": (int, 5),
+    #: A form sent sooner than this after it was shown is a robot's (0 turns the check off).
+    "FORM_MIN_FILL_SECONDS": (float, 3.0),
+    #: Comments from one address in an hour before the form asks for a captcha.
+    "CAPTCHA_AFTER": (int, 3),
     "MAX_MESSAGE_BYTES": (int, 25 * 1024 * 1024),
 }
 

@@ -14,8 +14,15 @@ from shared.extensions import csrf
 from shared.i18n import N_
 from shared.models import Channel
 from shared.operations import intake, notices, tracking
-from shared.schemas.case import notices_output, public_case_output, receipt_output
+from shared.schemas.case import (
+    follow_up_output,
+    notices_output,
+    public_case_output,
+    rating_output,
+    receipt_output,
+)
 from shared.schemas.submission import feedback_input
+from shared.schemas.tracking import follow_up_input, rating_input
 from shared.web import current_db, current_language, json_error, json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -46,14 +53,42 @@ def create_feedback():
 
 @bp.get("/feedback/<tracking_number>")
 def show_feedback(tracking_number: str):
-    passcode = request.headers.get("X-Passcode", "")
     with current_db().session() as session:
-        case = intake.find_case(session, tracking_number, passcode) if passcode else None
+        case = _case_for_passcode(session, tracking_number)
         if case is None:
             return json_error(404, gettext("No case with this number and passcode."))
         return public_case_output.dump(
             {**_attributes(case), "replies": tracking.public_replies(case)}
         )
+
+
+@bp.post("/feedback/<tracking_number>/rating")
+def rate_feedback(tracking_number: str):
+    """The citizen's satisfaction with the answer."""
+    data = rating_input.load(json_object_body())
+    with current_db().transaction() as session:
+        case = _case_for_passcode(session, tracking_number)
+        if case is None:
+            return json_error(404, gettext("No case with this number and passcode."))
+        rating = tracking.rate(session, case, data["rating"], data["comment"])
+        return rating_output.dump(rating), 201
+
+
+@bp.post("/feedback/<tracking_number>/messages")
+def add_to_feedback(tracking_number: str):
+    """More information from the citizen, added to their own case."""
+    data = follow_up_input.load(json_object_body())
+    with current_db().transaction() as session:
+        case = _case_for_passcode(session, tracking_number)
+        if case is None:
+            return json_error(404, gettext("No case with this number and passcode."))
+        message = tracking.add_information(session, case, data["body"])
+        return follow_up_output.dump(message), 201
+
+
+def _case_for_passcode(session, tracking_number: str):
+    passcode = request.headers.get("X-Passcode", "")
+    return intake.find_case(session, tracking_number, passcode) if passcode else None
 
 
 @bp.get("/notices")

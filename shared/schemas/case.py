@@ -19,6 +19,17 @@ class ShanghaiDateTime(fields.DateTime):
         return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
+class RatingOutputSchema(Schema):
+    rating = fields.String(attribute="value")
+    comment = fields.String()
+    created_at = ShanghaiDateTime()
+
+
+class FollowUpOutputSchema(Schema):
+    body = fields.String()
+    created_at = ShanghaiDateTime()
+
+
 class ReceiptOutputSchema(Schema):
     tracking_number = fields.String(attribute="case.tracking_number")
     passcode = fields.String()
@@ -117,6 +128,8 @@ class CaseDetailOutputSchema(CaseOutputSchema):
 
 
 receipt_output = ReceiptOutputSchema()
+rating_output = RatingOutputSchema()
+follow_up_output = FollowUpOutputSchema()
 public_case_output = PublicCaseOutputSchema()
 notices_output = NoticeOutputSchema(many=True)
 case_output = CaseOutputSchema()
