@@ -11,32 +11,44 @@ from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request, session, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared.config import load_settings
 from shared.db import Database
 from shared.extensions import babel, csrf
-from shared.i18n import N_, TRANSLATIONS_DIR, compile_catalogues, localize_errors, negotiate
+from shared.i18n import (
+    N_,
+    TRANSLATIONS_DIR,
+    compile_catalogues,
+    localize_errors,
+    negotiate,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 health = Blueprint("health", __name__)
 
 
 def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
-    app.config.update(load_settings(overrides))
-    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_MESSAGE_BYTES"])
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["MINYI_ENV"] != "development")
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 24 * 3600)  # a citizen may write for a long time
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
-    # Mail leaves only through the outbox worker; TESTING must not silently swallow it there.
-    app.config.setdefault("MAIL_SUPPRESS_SEND", False)
+    settings = load_settings(overrides)
+    # Ours first, then the settings: an explicit override wins. (Not ``setdefault``: Flask's
+    # own defaults already hold several of these keys, e.g. MAX_CONTENT_LENGTH = None.)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings["MAX_MESSAGE_BYTES"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["MINYI_ENV"] != "development",
+        WTF_CSRF_TIME_LIMIT=24 * 3600,  # a citizen may write for a long time
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        # Mail leaves only through the outbox worker; TESTING must not silently swallow it.
+        MAIL_SUPPRESS_SEND=False,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    app.config.update(settings)
     app.json.ensure_ascii = False  # Chinese as characters, not \\u escapes
 
     try:
@@ -47,12 +59,13 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     database = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
     app.extensions["minyi.db"] = database
     babel.init_app(app, locale_selector=select_language)
+    app.before_request(_refuse_oversized)  # before CSRF, which would misread a cut-off form
     csrf.init_app(app)
     app.register_blueprint(health)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(DBAPIError, _database_unavailable)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"lang": current_language()})
+    app.context_processor(lambda: {"lang": current_language(), "language_url": language_url})
     app.add_template_filter(shanghai_time)
 
 
@@ -61,13 +74,32 @@ def shanghai_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt) if value else ""
 
 
+def language_url(language: str) -> str:
+    """This page in another language: the same address and arguments, only ``lang`` changed.
+    After a form was posted, the form's own page (a POST address cannot be linked to)."""
+    if request.method != "GET" or request.endpoint is None:
+        if "web.index" in current_app.view_functions:
+            return url_for("web.index", lang=language)
+        return f"/?lang={language}"
+    arguments = {**request.args.to_dict(), **(request.view_args or {}), "lang": language}
+    return url_for(request.endpoint, **arguments)
+
+
 def current_db() -> Database:
     return current_app.extensions["minyi.db"]
 
 
 def select_language() -> str:
+    """``?lang=`` (remembered for the visit), else the visit's earlier choice, else the browser's
+    preference, else Chinese."""
     if "lang" not in g:
-        g.lang = negotiate(request.args.get("lang"), request.accept_languages)
+        chosen = request.args.get("lang")
+        if chosen:
+            g.lang = negotiate(chosen, None)
+            if not wants_json():  # the API sets no cookies
+                session["lang"] = g.lang
+        else:
+            g.lang = negotiate(session.get("lang"), request.accept_languages)
     return g.lang
 
 
@@ -101,6 +133,26 @@ def _database_unavailable(error: Exception):
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+#: What a client is told for the HTTP errors it can cause, in its language.
+_HTTP_MESSAGES = {
+    404: N_("Not found."),
+    405: N_("This method is not allowed here."),
+    413: N_("The request is too large."),
+    429: N_("Too many requests from your address; try again later."),
+}
+
+
+def json_http_error(error: HTTPException):
+    """An HTTP error as JSON, keeping headers such as Retry-After."""
+    message = _HTTP_MESSAGES.get(error.code or 500)
+    description = gettext(message) if message else (error.description or "")
+    response, status = json_error(error.code or 500, description)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
+
+
 class BadJSON(Exception):
     """The body is not JSON at all (400), as opposed to JSON with wrong fields (422)."""
 
@@ -124,9 +176,7 @@ def json_http_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        if not wants_json():
-            return error
-        return json_error(error.code or 500, error.description or "")
+        return json_http_error(error) if wants_json() else error
 
     @app.errorhandler(BadJSON)
     def _bad_json(error: BadJSON):
@@ -135,6 +185,13 @@ def json_http_errors(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _invalid(error: ValidationError):
         return jsonify(errors=translated_errors(error.normalized_messages())), 422
+
+
+def _refuse_oversized() -> None:
+    """A declared body over the limit is refused before anything tries to read it."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        raise RequestEntityTooLarge()
 
 
 def _security_headers(response):

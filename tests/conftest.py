@@ -94,6 +94,9 @@ def settings(db, tmp_path) -> dict:
         "SECRET_KEY": "test-secret-key",
         "VAR_DIR": str(tmp_path / "var"),
         "TESTING": True,
+        # The abuse defences have their own tests; elsewhere they would only get in the way.
+        "RATELIMIT_ENABLED": False,
+        "FORM_MIN_FILL_SECONDS": 0,
     }
 
 

@@ -40,3 +40,17 @@ def make_token(db: Database, username: str, role: str, offices=()) -> str:
     with db.transaction() as session:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
         return staff.issue_token(session, user)
+
+
+def answer(db: Database, tracking_number: str, body: str = "感谢您的意见，答复如下。") -> None:
+    """A public answer on the case, as the replies workflow leaves it once sent."""
+    from sqlalchemy import select
+
+    from shared.db import utcnow
+    from shared.models import Case, Message
+
+    with db.transaction() as session:
+        case = session.scalar(select(Case).where(Case.tracking_number == tracking_number))
+        now = utcnow()
+        session.add(Message(case_id=case.id, kind="reply", body=body, public=True, created_at=now))
+        case.status, case.first_replied_at = "replied", now

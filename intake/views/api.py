@@ -9,8 +9,9 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext
 from marshmallow import ValidationError
 
+from intake import abuse
 from shared.db import run_with_retry
-from shared.extensions import csrf
+from shared.extensions import csrf, limiter
 from shared.i18n import N_
 from shared.models import Channel
 from shared.operations import intake, notices, tracking
@@ -32,6 +33,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 @bp.post("/feedback")
+@limiter.limit(abuse.SUBMIT_LIMIT)
 def create_feedback():
     payload = json_object_body()
     key = request.headers.get("Idempotency-Key")
@@ -52,6 +54,7 @@ def create_feedback():
 
 
 @bp.get("/feedback/<tracking_number>")
+@limiter.limit(abuse.LOOKUP_LIMIT)
 def show_feedback(tracking_number: str):
     with current_db().session() as session:
         case = _case_for_passcode(session, tracking_number)
@@ -63,6 +66,7 @@ def show_feedback(tracking_number: str):
 
 
 @bp.post("/feedback/<tracking_number>/rating")
+@limiter.limit(abuse.LOOKUP_LIMIT)
 def rate_feedback(tracking_number: str):
     """The citizen's satisfaction with the answer."""
     data = rating_input.load(json_object_body())
@@ -75,6 +79,7 @@ def rate_feedback(tracking_number: str):
 
 
 @bp.post("/feedback/<tracking_number>/messages")
+@limiter.limit(abuse.LOOKUP_LIMIT)
 def add_to_feedback(tracking_number: str):
     """More information from the citizen, added to their own case."""
     data = follow_up_input.load(json_object_body())

@@ -1,12 +1,17 @@
-"""The tracking page: a citizen with the number and passcode sees the state and the replies."""
+"""The tracking page: a citizen with the number and passcode sees the case's story, rates the
+answer, and adds information."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
+from intake import abuse
+from shared.extensions import limiter
 from shared.operations import intake, tracking
+from shared.schemas.tracking import follow_up_input, rating_input
 from shared.security import normalise_tracking_number
-from shared.web import current_db
+from shared.web import current_db, current_language, translated_errors
 
 bp = Blueprint("track", __name__)
 
@@ -16,19 +21,76 @@ def lookup():
     number = request.args.get("tracking_number", "").strip()
     passcode = request.args.get("passcode", "").strip()
     if number and passcode:
-        return redirect(
-            url_for(
-                "track.case", tracking_number=normalise_tracking_number(number), passcode=passcode
-            )
-        )
+        number = normalise_tracking_number(number)
+        return redirect(_case_url(number, passcode))
     return render_template("track_lookup.html", number=number, missing=bool(number or passcode))
 
 
 @bp.get("/track/<tracking_number>")
+@limiter.limit(abuse.LOOKUP_LIMIT)
 def case(tracking_number: str):
-    passcode = request.args.get("passcode", "")
+    return _show(tracking_number, request.args.get("passcode", ""))
+
+
+@bp.post("/track/<tracking_number>/rating")
+@limiter.limit(abuse.LOOKUP_LIMIT)
+def rate(tracking_number: str):
+    def apply(session, found, data):
+        tracking.rate(session, found, data["rating"], data["comment"])
+
+    return _act(tracking_number, rating_input, "rated", apply)
+
+
+@bp.post("/track/<tracking_number>/messages")
+@limiter.limit(abuse.LOOKUP_LIMIT)
+def add(tracking_number: str):
+    def apply(session, found, data):
+        tracking.add_information(session, found, data["body"])
+
+    return _act(tracking_number, follow_up_input, "added", apply)
+
+
+def _act(tracking_number: str, schema, done: str, operation):
+    """Validate, apply to the citizen's own case, back to its page; or the page with errors."""
+    passcode = request.form.get("passcode", "")
+    fields = {name: request.form.get(name, "") for name in schema.fields}
+    try:
+        data = schema.load(fields)
+        with current_db().transaction() as session:
+            found = intake.find_case(session, tracking_number, passcode)
+            if found is None:
+                return _not_found(tracking_number)
+            operation(session, found, data)
+    except ValidationError as error:
+        return _show(
+            tracking_number, passcode, errors=translated_errors(error.messages), values=fields
+        ), 422
+    return redirect(_case_url(tracking_number, passcode, done=done), code=303)
+
+
+def _show(tracking_number: str, passcode: str, **extra):
     with current_db().session() as session:
         found = intake.find_case(session, tracking_number, passcode) if passcode else None
         if found is None:
-            return render_template("track_lookup.html", number=tracking_number, not_found=True), 404
-        return render_template("track.html", case=found, replies=tracking.public_replies(found))
+            return _not_found(tracking_number)
+        return render_template(
+            "track.html",
+            case=found,
+            passcode=passcode,
+            timeline=tracking.timeline(session, found),
+            can_rate=tracking.can_rate(session, found),
+            done=request.args.get("done"),
+            errors=extra.get("errors", {}),
+            values=extra.get("values", {}),
+        )
+
+
+def _not_found(tracking_number: str):
+    return render_template("track_lookup.html", number=tracking_number, not_found=True), 404
+
+
+def _case_url(tracking_number: str, passcode: str, **params) -> str:
+    lang = None if current_language() == "zh" else current_language()
+    return url_for(
+        "track.case", tracking_number=tracking_number, passcode=passcode, lang=lang, **params
+    )

@@ -12,16 +12,18 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.attachments import store_blob
 from shared.db import utcnow
 from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
-from shared.models import Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
+from shared.models import Attachment, Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
 from shared.operations import audit, deadlines, routing
 from shared.schemas.submission import Submission
 from shared.security import (
+    compact_code,
     derived_passcode,
-    hash_secret,
+    hash_passcode,
     new_passcode,
     new_token,
     new_tracking_number,
@@ -76,7 +78,7 @@ def receive(
     received_at = submission.received_at or now
     case = Case(
         tracking_number=tracking_number,
-        passcode_hash=hash_secret(passcode),
+        passcode_hash=hash_passcode(passcode),
         channel=submission.channel,
         notice=notice,
         notice_item=item,
@@ -104,9 +106,20 @@ def receive(
     routing.route(session, case)
     case.status = CaseStatus.ASSIGNED if case.office is not None else CaseStatus.RECEIVED
     session.add(case)
-    session.add(
-        Message(case=case, kind=MessageKind.INBOUND, body=submission.body, created_at=received_at)
+    first = Message(
+        case=case, kind=MessageKind.INBOUND, body=submission.body, created_at=received_at
     )
+    session.add(first)
+    for upload in submission.attachments:
+        session.add(
+            Attachment(
+                message=first,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=len(upload.data),
+                blob_sha256=store_blob(session, upload.data),
+            )
+        )
     session.flush()
     audit.record(
         session,
@@ -149,6 +162,7 @@ def _digest(submission: Submission) -> str:
     content = asdict(submission)
     for volatile in ("idempotency_key", "language", "received_at", "notice_id"):
         content.pop(volatile)
+    content["attachments"] = [upload.sha256 for upload in submission.attachments]
     return sha256_hex(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str))
 
 
@@ -172,10 +186,10 @@ def find_case(session: Session, tracking_number: str, passcode: str) -> Case | N
         select(Case).where(Case.tracking_number == normalise_tracking_number(tracking_number))
     )
     stored_hash = case.passcode_hash if case is not None else _UNKNOWN_CASE_HASH
-    if not verify_secret(stored_hash, passcode.strip().upper()) or case is None:
+    if not verify_secret(stored_hash, compact_code(passcode)) or case is None:
         return None
     return case
 
 
 #: Checked against when the number is unknown, so both failures take as long.
-_UNKNOWN_CASE_HASH = hash_secret(new_passcode())
+_UNKNOWN_CASE_HASH = hash_passcode(new_passcode())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,6 +12,27 @@ from sqlalchemy.orm import Session
 from shared.i18n import N_
 from shared.models import Case, CaseStatus, Message, MessageKind, Rating
 from shared.operations import audit
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    #: received | added | answered | rated | closed | rejected
+    kind: str
+    text: str = ""
+
+
+def timeline(session: Session, case: Case) -> list[TimelineEntry]:
+    """What happened to the case, as the citizen may see it, oldest first."""
+    entries = [TimelineEntry(case.received_at, "received")]
+    inbound = [m for m in case.messages if m.kind == MessageKind.INBOUND]
+    entries += [TimelineEntry(m.created_at, "added", m.body) for m in inbound[1:]]
+    entries += [TimelineEntry(m.created_at, "answered", m.body) for m in public_replies(case)]
+    ratings = session.scalars(select(Rating).where(Rating.case_id == case.id)).all()
+    entries += [TimelineEntry(r.created_at, "rated", r.value) for r in ratings]
+    if case.closed_at and case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED):
+        entries.append(TimelineEntry(case.closed_at, case.status, case.close_reason or ""))
+    return sorted(entries, key=lambda entry: entry.at)
 
 
 def public_replies(case: Case) -> list[Message]:

@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, fields
 
+from shared.models import CaseStatus, RatingValue
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# ``required`` and ``allow_none`` below only document these dump-only schemas (OpenAPI
+# ``required`` and ``nullable``): marshmallow does not consult them when dumping.
+_STATUS = {"description": "Case status.", "enum": list(CaseStatus.ALL)}
+_SHANGHAI_TIME = {"description": "ISO 8601 with the +08:00 offset (Asia/Shanghai)."}
 
 
 class ShanghaiDateTime(fields.DateTime):
@@ -19,64 +26,97 @@ class ShanghaiDateTime(fields.DateTime):
         return value.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
+class CodeOf(fields.String):
+    """The ``code`` of the related object the attribute names (e.g. an office), or null."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else super()._serialize(value.code, attr, obj, **kwargs)
+
+
+class CurrentItems(fields.List):
+    """A notice's items that are still offered: the retired ones are left out."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        current = [item for item in value if not item.retired]
+        return super()._serialize(current, attr, obj, **kwargs)
+
+
 class RatingOutputSchema(Schema):
-    rating = fields.String(attribute="value")
-    comment = fields.String()
-    created_at = ShanghaiDateTime()
+    rating = fields.String(
+        attribute="value", required=True, metadata={"enum": list(RatingValue.ALL)}
+    )
+    comment = fields.String(required=True)
+    created_at = ShanghaiDateTime(required=True, metadata=_SHANGHAI_TIME)
 
 
 class FollowUpOutputSchema(Schema):
-    body = fields.String()
-    created_at = ShanghaiDateTime()
+    body = fields.String(required=True)
+    created_at = ShanghaiDateTime(required=True, metadata=_SHANGHAI_TIME)
 
 
 class ReceiptOutputSchema(Schema):
-    tracking_number = fields.String(attribute="case.tracking_number")
-    passcode = fields.String()
-    status = fields.String(attribute="case.status")
-    received_at = ShanghaiDateTime(attribute="case.received_at")
-    acknowledge_by = ShanghaiDateTime(attribute="case.acknowledge_by")
-    reply_due = ShanghaiDateTime(attribute="case.reply_due")
+    tracking_number = fields.String(
+        attribute="case.tracking_number",
+        required=True,
+        metadata={"description": "Tracking number (查询编号).", "example": "7KQM-3WXP"},
+    )
+    passcode = fields.String(
+        required=True,
+        metadata={"description": "Passcode (查询码), shown only here; send it as X-Passcode."},
+    )
+    status = fields.String(attribute="case.status", required=True, metadata=_STATUS)
+    received_at = ShanghaiDateTime(
+        attribute="case.received_at", required=True, metadata=_SHANGHAI_TIME
+    )
+    acknowledge_by = ShanghaiDateTime(
+        attribute="case.acknowledge_by", allow_none=True, metadata=_SHANGHAI_TIME
+    )
+    reply_due = ShanghaiDateTime(
+        attribute="case.reply_due", allow_none=True, metadata=_SHANGHAI_TIME
+    )
 
 
 class PublicReplySchema(Schema):
-    body = fields.String()
-    sent_at = ShanghaiDateTime(attribute="created_at")
+    body = fields.String(required=True)
+    sent_at = ShanghaiDateTime(attribute="created_at", required=True, metadata=_SHANGHAI_TIME)
 
 
 class PublicCaseOutputSchema(Schema):
     """The tracking view: what the citizen who holds the passcode may see."""
 
-    tracking_number = fields.String()
-    status = fields.String()
+    tracking_number = fields.String(required=True)
+    status = fields.String(required=True, metadata=_STATUS)
     subject = fields.String()
-    received_at = ShanghaiDateTime()
-    acknowledge_by = ShanghaiDateTime()
-    reply_due = ShanghaiDateTime()
-    closed_at = ShanghaiDateTime()
-    replies = fields.List(fields.Nested(PublicReplySchema))
+    received_at = ShanghaiDateTime(required=True, metadata=_SHANGHAI_TIME)
+    acknowledge_by = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
+    reply_due = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
+    closed_at = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
+    replies = fields.List(fields.Nested(PublicReplySchema), required=True)
 
 
 class NoticeItemOutputSchema(Schema):
-    code = fields.String()
-    title = fields.String()
-    area = fields.String()
-    office = fields.Function(lambda item: item.default_office.code if item.default_office else None)
+    code = fields.String(required=True, metadata={"description": "Item code, e.g. XC21-04."})
+    title = fields.String(required=True)
+    area = fields.String(required=True)
+    office = CodeOf(
+        attribute="default_office",
+        required=True,
+        allow_none=True,
+        metadata={"description": "Code of the item's default office."},
+    )
 
 
 class NoticeOutputSchema(Schema):
-    id = fields.Integer()
+    id = fields.Integer(required=True)
     slug = fields.String()
-    title = fields.String()
+    title = fields.String(required=True)
     issuer = fields.String()
     summary = fields.String()
-    opens_at = ShanghaiDateTime()
-    closes_at = ShanghaiDateTime()
-    items = fields.Function(
-        lambda notice: NoticeItemOutputSchema(many=True).dump(
-            [item for item in notice.items if not item.retired]
-        )
-    )
+    opens_at = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
+    closes_at = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
+    items = CurrentItems(fields.Nested(NoticeItemOutputSchema), required=True)
 
 
 class AttachmentOutputSchema(Schema):

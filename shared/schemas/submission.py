@@ -19,6 +19,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from shared.attachments import Upload
 from shared.i18n import N_
 from shared.models import Category, Channel
 from shared.schemas.fields import Line, Text, non_blank
@@ -53,6 +54,8 @@ class Submission:
     #: Staff member who registered a phone call, letter or visit.
     registered_by_id: int | None = None
     channel_details: dict = field(default_factory=dict)
+    #: Files checked by :mod:`shared.attachments`; they belong to the first message.
+    attachments: list[Upload] = field(default_factory=list)
 
 
 # The messages of marshmallow's own checks, in words a citizen understands.

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import served
+
 MINYI = str(Path(sys.executable).with_name("minyi"))
 
 
@@ -59,35 +61,20 @@ def _csrf(html: str) -> str:
 @pytest.fixture
 def running(db, database_url, tmp_path):
     """``minyi run`` on free ports, over the test database with the demo data."""
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret"}
+    # These tests post the form at machine speed; the minimum fill time has its own tests.
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret",
+           "FORM_MIN_FILL_SECONDS": "0"}  # fmt: skip
     seeded = subprocess.run(
         [MINYI, "seed", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )
     password = re.search(r"password (\S+)", seeded.stdout).group(1)
     ports = {"intake": _free_port(), "responder": _free_port()}
-    log_path = tmp_path / "run.log"
-    log = log_path.open("w")
     command = [MINYI, "run", "--intake-port", str(ports["intake"])]
     command += ["--responder-port", str(ports["responder"])]
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            for url in urls.values():
-                urllib.request.urlopen(url + "/readyz", timeout=2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.close()
-                pytest.fail("minyi run did not come up:\n" + log_path.read_text())
-            time.sleep(0.3)
-    yield urls, password, process, tmp_path
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    log.close()
+    ready = [url + "/readyz" for url in urls.values()]
+    with served(command, cwd=tmp_path, env=env, ready_urls=ready) as process:
+        yield urls, password, process, tmp_path
 
 
 def test_comment_from_the_form_reaches_the_staff_list(running):

@@ -568,3 +568,10 @@ def test_any_json_object_gets_201_or_422(db, demo, intake_client, document):
         assert set(response.get_json()) >= RECEIPT_FIELDS
     else:
         assert_errors(response)
+
+
+def test_api_sets_no_cookie_even_when_a_language_is_chosen(db, demo, intake_client):
+    """The API answers in the chosen language without starting a session."""
+    response = intake_client.post("/api/v1/feedback?lang=en", json={"body": ""})
+    assert response.json["errors"]["body"] == ["This field cannot be empty."]
+    assert "Set-Cookie" not in response.headers

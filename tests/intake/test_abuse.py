@@ -1,0 +1,209 @@
+"""Robots and floods are kept out; a person who trips a defence loses nothing they typed."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from sqlalchemy import func, select
+
+from shared.models import Case
+from tests.conftest import csrf_token, require
+from tests.mailservers import free_port
+from tests.servers import served
+
+NUMERALS = "零一二三四五六七八九"
+
+
+def _app(settings, **overrides):
+    from intake import create_app
+
+    return create_app({**settings, **overrides}).test_client()
+
+
+def _cases(db) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def _form(client, **fields):
+    page = client.get("/").get_data(as_text=True)
+    data = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "form_shown": re.search(r'name="form_shown" value="([^"]+)"', page).group(1),
+        "form_token": os.urandom(4).hex(),
+        "body": "意见内容",
+    }
+    data.update(fields)
+    return page, data
+
+
+def test_filled_honeypot_is_refused_and_the_text_kept(db, demo, settings):
+    """A form whose hidden trap field is filled is not stored; the page keeps the comment."""
+    client = _app(settings)
+    _page, data = _form(client, body="我的长篇意见", hp_extra="http://spam.example")
+    response = client.post("/feedback", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "我的长篇意见" in html and "请检查您的留言后再次提交" in html
+    assert _cases(db) == 0
+
+
+def test_the_honeypot_is_hidden_from_people(db, demo, intake_client):
+    """The trap field is off-screen, out of the tab order and hidden from screen readers."""
+    html = intake_client.get("/").get_data(as_text=True)
+    trap = re.search(r'<div class="hp" aria-hidden="true">.*?</div>', html, re.S).group(0)
+    assert 'tabindex="-1"' in trap and 'autocomplete="off"' in trap
+
+
+def test_form_sent_faster_than_a_person_can_is_refused(db, demo, settings):
+    """Sent right after it was shown: refused; sent after the minimum time: stored."""
+    client = _app(settings, FORM_MIN_FILL_SECONDS=1)
+    _page, data = _form(client)
+    assert client.post("/feedback", data=data).status_code == 422
+    assert _cases(db) == 0
+    _page, data = _form(client)
+    time.sleep(1.2)
+    assert client.post("/feedback", data=data).status_code == 200
+    assert _cases(db) == 1
+
+
+def test_forged_or_missing_stamp_is_refused(db, demo, settings):
+    """The time stamp is signed: a made-up one counts as missing."""
+    client = _app(settings, FORM_MIN_FILL_SECONDS=1)
+    for stamp in ("", "MTcwMDAwMDAwMA.forged.sig"):
+        _page, data = _form(client)
+        data["form_shown"] = stamp
+        assert client.post("/feedback", data=data).status_code == 422
+    assert _cases(db) == 0
+
+
+def test_too_many_comments_from_one_address_get_429_with_the_form_kept(db, demo, settings):
+    """The sixth comment in a minute is refused with 429, the text still in the form."""
+    client = _app(settings, RATELIMIT_ENABLED=True, CAPTCHA_AFTER=100)
+    for i in range(5):
+        _page, data = _form(client, body=f"第{i}条")
+        assert client.post("/feedback", data=data).status_code == 200
+    _page, data = _form(client, body="第六条意见")
+    response = client.post("/feedback", data=data)
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+    html = response.get_data(as_text=True)
+    assert "第六条意见" in html and "请几分钟后再次提交" in html
+    assert _cases(db) == 5
+
+
+def test_api_rate_limit_answers_json_429(db, demo, settings):
+    """The API's limit answers 429 in JSON with Retry-After."""
+    client = _app(settings, RATELIMIT_ENABLED=True)
+    statuses = [
+        client.post("/api/v1/feedback", json={"body": f"{i}"}).status_code for i in range(6)
+    ]
+    assert statuses == [201] * 5 + [429]
+    response = client.post("/api/v1/feedback", json={"body": "x"})
+    assert response.status_code == 429 and response.is_json
+    assert response.json["error"] == "Too Many Requests"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_guessing_passcodes_is_limited(db, demo, settings):
+    """Many look-ups from one address are cut off, so passcodes cannot be guessed."""
+    client = _app(settings, RATELIMIT_ENABLED=True)
+    statuses = {
+        client.get("/api/v1/feedback/AAAA-AAAA", headers={"X-Passcode": f"{i:08d}"}).status_code
+        for i in range(31)
+    }
+    assert statuses == {404, 429}
+
+
+def _answer(question: str) -> str:
+    digits = [int(d) for d in re.findall(r"\d", question)]
+    if len(digits) < 2:
+        digits = [NUMERALS.index(ch) for ch in question if ch in NUMERALS]
+    return str(sum(digits[:2]))
+
+
+def test_captcha_only_after_repeated_comments(db, demo, settings):
+    """The first comments need no question; after them the form asks one and checks it."""
+    client = _app(settings, RATELIMIT_ENABLED=True, CAPTCHA_AFTER=2)
+    for i in range(2):
+        page, data = _form(client, body=f"第{i}条")
+        assert 'name="captcha"' not in page
+        assert client.post("/feedback", data=data).status_code == 200
+    page, data = _form(client, body="第三条")
+    assert 'name="captcha"' in page
+    response = client.post("/feedback", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "请回答问题" in html and "第三条" in html
+    question = re.search(r'<label for="field-captcha">([^<]+)</label>', html).group(1)
+    token = re.search(r'name="captcha_token" value="([^"]+)"', html).group(1)
+    data.update(captcha=_answer(question), captcha_token=token, csrf_token=csrf_token(client, "/"))
+    assert client.post("/feedback", data=data).status_code == 200
+    assert _cases(db) == 3
+
+
+def test_wrong_captcha_answer_is_refused(db, demo, settings):
+    """A wrong answer, or a token from elsewhere, does not pass."""
+    client = _app(settings, RATELIMIT_ENABLED=True, CAPTCHA_AFTER=0)
+    page, data = _form(client)
+    token = re.search(r'name="captcha_token" value="([^"]+)"', page).group(1)
+    question = re.search(r'<label for="field-captcha">([^<]+)</label>', page).group(1)
+    wrong = str(int(_answer(question)) + 1)
+    for answer, used_token in ((wrong, token), (_answer(question), "forged")):
+        data.update(captcha=answer, captcha_token=used_token)
+        assert client.post("/feedback", data=data).status_code == 422
+    assert _cases(db) == 0
+
+
+def _redis_available() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_rate_limit_holds_across_two_gunicorn_workers_with_redis(db, demo, database_url, tmp_path):
+    """With Redis storage, two worker processes share one count: the sixth comment is refused."""
+    require(_redis_available(), "Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    redis.Redis(host="127.0.0.1", port=6379, db=15).flushdb()
+    port = free_port()
+    log = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "rl",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        "RATELIMIT_ENABLED": "true",
+    }
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+    command += ["--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s"]
+    command += ["intake:create_app()"]
+    url = f"http://127.0.0.1:{port}"
+    statuses = []
+    with served(command, cwd=tmp_path, env=env, ready_urls=[url + "/healthz"]):
+        for i in range(12):
+            request = urllib.request.Request(
+                url + "/api/v1/feedback",
+                data=f'{{"body": "第{i}条"}}'.encode(),
+                headers={"Content-Type": "application/json", "Connection": "close"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+    assert statuses == [201] * 5 + [429] * 7
+    workers = {
+        line.split()[0] for line in log.read_text().splitlines() if line.endswith(("201", "429"))
+    }
+    assert len(workers) == 2, "both workers should have answered some requests"
+    assert _cases(db) == 5
