@@ -80,6 +80,12 @@ def derived_passcode(secret_key: str, idempotency_key: str, tracking_number: str
     return "".join(UNAMBIGUOUS[byte % len(UNAMBIGUOUS)] for byte in digest[:8])
 
 
+def new_reply_token() -> str:
+    """For ``reply+TOKEN@…``: lower-case hex (80 bits), since mail systems may fold the case of
+    an address."""
+    return secrets.token_hex(10)
+
+
 def new_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 

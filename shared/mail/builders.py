@@ -40,3 +40,19 @@ def acknowledgement(case: Case, passcode: str, settings: Mapping[str, Any]) -> O
         body=rendered.body,
         reply_to=reply_address(case, settings),
     )
+
+
+def follow_up_notice(case: Case, settings: Mapping[str, Any]) -> OutgoingMail:
+    """Tells the office handling a case that the citizen wrote again."""
+    rendered = render(
+        "follow_up_notice",
+        "zh",
+        case=case,
+        case_url=f"{settings['RESPONDER_BASE_URL'].rstrip('/')}/cases/{case.tracking_number}",
+    )
+    return OutgoingMail(
+        to_name=case.office.name,
+        to_address=case.office.email,
+        subject=rendered.subject,
+        body=rendered.body,
+    )
