@@ -93,8 +93,9 @@ def clean_filename(filename: str, fallback: str = "attachment") -> str:
     name = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip(" .")
     if len(name.encode()) > 200:
         stem, dot, suffix = name.rpartition(".")
-        keep = suffix if dot and len(suffix) <= 10 else ""
-        name = stem.encode()[:180].decode("utf-8", "ignore") + (f".{keep}" if keep else "")
+        if not dot or len(suffix) > 10:
+            stem, suffix = name, ""
+        name = stem.encode()[:180].decode("utf-8", "ignore") + (f".{suffix}" if suffix else "")
     return name or fallback
 
 

@@ -150,6 +150,101 @@ def worker(once: bool, interval: float) -> None:
         runner.run_forever(interval)
 
 
+@main.command("fetch-mail")
+@click.option("--once", is_flag=True, help="One pass over the mailbox, then exit.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between passes.")
+@pass_context
+def fetch_mail(context: Context, once: bool, interval: float) -> None:
+    """Fetch new mail from the IMAP mailbox (IMAP_HOST, IMAP_USER, IMAP_FOLDER ...), until
+    stopped. Mail is flagged \\Seen once stored, never deleted. Only one poller runs at a time.
+    """
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from intake.inbound.imap import (
+        MailboxUnavailable,
+        check_settings,
+        describe_database_error,
+        fetch_once,
+        run_forever,
+    )
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = context.settings
+    try:
+        check_settings(settings)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if not once:
+        run_forever(context.database, settings, interval=interval)
+        return
+    try:
+        result = fetch_once(context.database, settings)
+    except MailboxUnavailable as error:
+        raise click.ClickException(f"cannot fetch mail: {error}") from None
+    except SQLAlchemyError as error:  # what was not committed stays unseen on the server
+        raise click.ClickException(f"database error: {describe_database_error(error)}") from None
+    if result.locked_out:
+        click.echo("another poller is running; nothing done")
+    else:
+        click.echo(
+            f"fetched {result.fetched}: {result.stored} new, {result.duplicates} already stored"
+            + (f"; {result.flagged_late} flagged seen late" if result.flagged_late else "")
+        )
+
+
+@main.command("import-mail")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@pass_context
+def import_mail(context: Context, paths: tuple[str, ...]) -> None:
+    """Import mail from .eml files, Maildir folders, mbox files, or folders holding them.
+
+    Each mail is stored on its own; the same mail imported again is not stored twice.
+    Exits 1 if any mail could not be stored, after importing all the others.
+    """
+    from contextlib import ExitStack
+
+    from intake.inbound.files import import_paths
+
+    with ExitStack() as stack:
+        bar = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:  # the length is known once the paths have been searched
+                bar = stack.enter_context(
+                    click.progressbar(length=total, label="importing mail", file=sys.stderr)
+                )
+            bar.update(done - bar.pos)
+
+        report = import_paths(context.database, context.settings, paths, progress=progress)
+    for where, what in report.errors:
+        click.echo(f"not imported: {where}: {what}", err=True)
+    click.echo(report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("lmtp")
+@click.option("--host", default=None, help="Address to listen on.  [default: LMTP_HOST]")
+@click.option("--port", type=int, default=None, help="Port to listen on.  [default: LMTP_PORT]")
+@pass_context
+def lmtp(context: Context, host: str | None, port: int | None) -> None:
+    """Receive mail from the mail server over LMTP, until stopped."""
+    import logging
+
+    from intake.inbound.lmtp import ListenError, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = context.settings
+    host = settings["LMTP_HOST"] if host is None else host
+    port = settings["LMTP_PORT"] if port is None else port
+    try:
+        serve(settings, host, port)
+    except ListenError as error:
+        raise click.ClickException(str(error)) from None
+
+
 #: What ``minyi run`` starts: name, then the command line after ``python -m``.
 def _services(host: str, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
     def web(app: str, port: int) -> list[str]:
@@ -170,6 +265,7 @@ def _services(host: str, ports: dict[str, int]) -> list[tuple[str, list[str]]]:
         ("intake", web("intake", ports["intake"])),
         ("responder", web("responder", ports["responder"])),
         ("worker", ["shared.cli", "worker"]),
+        ("lmtp", ["shared.cli", "lmtp"]),
     ]
 
 

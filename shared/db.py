@@ -69,6 +69,8 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **options) -> Engine:
+    # Error messages then name the statement but not its values: those can be personal data.
+    options.setdefault("hide_parameters", True)
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -77,7 +79,8 @@ def make_engine(url: str, **options) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **options)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

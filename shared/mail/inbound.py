@@ -83,6 +83,12 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
         try:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
+            if codec == "utf-8" and declared in (None, "ascii", "utf-8"):
+                # Valid UTF-8 but for a damaged character or two (a header cut mid-character)
+                # is UTF-8: GB18030 would "succeed" on it and produce nonsense.
+                text = data.decode("utf-8", errors="replace")
+                if text.count("\ufffd") <= max(1, len(text) // 50):
+                    return text
             continue
     return data.decode(declared or "utf-8", errors="replace")
 
@@ -126,13 +132,21 @@ def _header(message: email.message.Message, name: str) -> str:
     return decode_header_value(message.get(name))
 
 
-def _addresses(values) -> list[tuple[str, str]]:
+def _is_raw_8bit(value) -> bool:
+    if isinstance(value, email.header.Header):
+        return any(charset == "unknown-8bit" for _chunk, charset in decode_header(value))
+    return any("\udc80" <= ch <= "\udcff" for ch in str(value))
+
+
+def _addresses(values, hint: str | None = None) -> list[tuple[str, str]]:
     """(name, address) pairs. Addresses are split before names are decoded: an encoded name
     may hold a comma ("=?UTF-8?B?Rm9vLCBCYXI=?=" is "Foo, Bar")."""
     found = []
-    raw = [str(value) for value in values]
-    if any(any("\udc80" <= ch <= "\udcff" for ch in value) for value in raw):
-        raw = [decode_header_value(value) for value in raw]  # raw 8-bit: decode first
+    raw = [
+        # Raw 8-bit bytes (compat32 wraps them in a Header): decode first, they hold no words.
+        decode_header_value(value, hint) if _is_raw_8bit(value) else str(value)
+        for value in values
+    ]
     for name, address in email.utils.getaddresses(raw):
         if "@" in address:
             found.append((decode_header_value(name).strip(), address.strip().lower()))
@@ -288,8 +302,20 @@ def _bounced_ids(message: email.message.Message) -> list[str]:
 # -- the whole mail -----------------------------------------------------------------------
 
 
-def _filename(part: email.message.Message) -> str | None:
-    """RFC 2231 (Outlook: filename*=UTF-8''…), RFC 2047 inside quotes (Foxmail), or plain."""
+_RAW_NAME = re.compile(
+    r'(?:file)?name\s*=\s*"([^"]*)"|(?:file)?name\s*=\s*([^;\s]+)', re.IGNORECASE
+)
+
+
+def _filename(part: email.message.Message, hint: str | None = None) -> str | None:
+    """RFC 2231 (Outlook: filename*=UTF-8''…), RFC 2047 inside quotes (Foxmail), raw 8-bit
+    bytes (old Chinese clients), or plain."""
+    for name, value in part.raw_items():  # raw bytes survive only here, as surrogates
+        if name.lower() in ("content-disposition", "content-type") and _is_raw_8bit(value):
+            match = _RAW_NAME.search(value)
+            if match:
+                raw = (match.group(1) or match.group(2)).encode("ascii", "surrogateescape")
+                return decode_bytes(raw, hint)
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
         value = part.get_param(param, None, header)
         if value is None:
@@ -300,6 +326,27 @@ def _filename(part: email.message.Message) -> str | None:
             return decode_bytes(raw, charset or "utf-8")
         return decode_header_value(email.utils.unquote(value))
     return None
+
+
+def _own_parts(message: email.message.Message):
+    """The leaf parts and forwarded mails of a message, not the parts inside those mails."""
+    stack = [message]
+    while stack:
+        part = stack.pop(0)
+        if part.get_content_type() == "message/rfc822" and part is not message:
+            yield part
+        elif part.is_multipart():
+            payload = part.get_payload()
+            stack[0:0] = [p for p in payload if isinstance(p, email.message.Message)]
+        else:
+            yield part
+
+
+def _as_bytes(message: email.message.Message) -> bytes:
+    try:
+        return message.as_bytes()
+    except (UnicodeError, LookupError, ValueError, TypeError, AttributeError):
+        return str(message).encode("utf-8", "surrogateescape")
 
 
 def _part_bytes(part: email.message.Message) -> bytes:
@@ -322,7 +369,7 @@ def parse(raw: bytes) -> ParsedMail:
 
     hint = next((c for c in message.get_charsets() if c and codec_for(c)), None)
     parsed.subject = decode_header_value(message.get("Subject"), hint)[:500]
-    senders = _addresses(message.get_all("From", []))
+    senders = _addresses(message.get_all("From", []), hint)
     if senders:
         name, address = senders[0]
         parsed.from_name = name or None
@@ -331,18 +378,25 @@ def parse(raw: bytes) -> ParsedMail:
     parsed.in_reply_to = _message_ids(message.get("In-Reply-To") or "")
     parsed.references = _message_ids(message.get("References") or "")
     for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
-        parsed.recipients += [address for _name, address in _addresses(message.get_all(header, []))]
+        recipients = _addresses(message.get_all(header, []), hint)
+        parsed.recipients += [address for _name, address in recipients]
 
     plain: list[str] = []
     html: list[str] = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
+    for part in _own_parts(message):
         content_type = part.get_content_type()
-        filename = _filename(part)
+        filename = _filename(part, hint)
         disposition = _header(part, "Content-Disposition").split(";")[0].strip().lower()
+        if content_type == "message/rfc822":
+            # A forwarded mail: kept whole as an attachment, not mixed into the sender's words.
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else None
+            if isinstance(inner, email.message.Message):
+                subject = decode_header_value(inner.get("Subject"), hint) or "forwarded"
+                parsed.attachments.append(ParsedAttachment(f"{subject[:80]}.eml", _as_bytes(inner)))
+            continue
         if content_type.startswith("message/") or content_type == "text/rfc822-headers":
-            continue  # the inside of a forward or a bounce: not the sender's own words
+            continue  # delivery reports and the like: not the sender's own words
         if filename or disposition == "attachment" or not content_type.startswith("text/"):
             data = _part_bytes(part)
             if data:

@@ -27,6 +27,7 @@ from shared.models import (
     Message,
     MessageKind,
     OutboxEmail,
+    StoredBlob,
 )
 from shared.operations import audit, intake, notices
 from shared.schemas.submission import BODY_MAX, Submission
@@ -77,7 +78,7 @@ def receive_mail(
         mail, problem = inbound.ParsedMail(), f"unreadable: {type(error).__name__}"
 
     if problem is None and mail.message_id and mail.from_address:
-        same = _same_message(session, mail.message_id, mail.from_address)
+        same = _same_message(session, mail)
         if same is not None:
             return MailResult(same, same.outcome, _case_of(session, same), duplicate=True)
 
@@ -159,15 +160,27 @@ def _earlier(session, digest, mailbox, uidvalidity, uid) -> InboundMail | None:
     return found
 
 
-def _same_message(session, message_id: str, sender: str) -> InboundMail | None:
-    """The same Message-ID from the same sender: one mail delivered twice by different routes."""
+def _same_message(session, mail: inbound.ParsedMail) -> InboundMail | None:
+    """The same mail delivered twice by different routes: same Message-ID, and the same sender,
+    subject, text and files (its headers, e.g. Received, may differ). A different mail that
+    reuses a Message-ID is a different mail and is kept."""
+    wanted = _fingerprint(mail)
     for candidate in session.scalars(
-        select(InboundMail).where(InboundMail.message_id_header == message_id[:998])
+        select(InboundMail).where(InboundMail.message_id_header == mail.message_id[:998])
     ):
-        case = _case_of(session, candidate)
-        if case is None or (case.submitter_email or "").lower() == sender:
+        blob = session.get(StoredBlob, candidate.blob_sha256)
+        try:
+            earlier = inbound.parse(blob.data)
+        except Exception:  # an unreadable earlier mail is not the same as this one  # noqa: S112
+            continue
+        if _fingerprint(earlier) == wanted:
             return candidate
     return None
+
+
+def _fingerprint(mail: inbound.ParsedMail) -> tuple:
+    files = sorted(hashlib.sha256(item.data).hexdigest() for item in mail.attachments)
+    return (mail.from_address, mail.subject, mail.text, tuple(files))
 
 
 def _case_of(session, record: InboundMail) -> Case | None:

@@ -63,7 +63,7 @@ def running(db, database_url, tmp_path):
     """``minyi run`` on free ports, over the test database with the demo data."""
     # These tests post the form at machine speed; the minimum fill time has its own tests.
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret",
-           "FORM_MIN_FILL_SECONDS": "0"}  # fmt: skip
+           "FORM_MIN_FILL_SECONDS": "0", "LMTP_PORT": str(_free_port())}  # fmt: skip
     seeded = subprocess.run(
         [MINYI, "seed", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )

@@ -1,0 +1,1 @@
+"""Mail coming in: the LMTP receiver, the IMAP poller and the file importer."""
