@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -131,17 +132,20 @@ def user_token(context: Context, username: str, name: str) -> None:
     click.echo(token)
 
 
+def _log_to_stderr() -> None:
+    """Long-running commands log to standard error (systemd's journal), with times."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
 @main.command("worker")
 @click.option("--once", is_flag=True, help="One pass over everything due, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 def worker(once: bool, interval: float) -> None:
     """Deliver the outbox (and run what else is due), until stopped."""
-    import logging
-
     from responder import create_app
     from responder.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _log_to_stderr()
     runner = Worker(create_app())
     if once:
         result = runner.run_once()
@@ -158,8 +162,6 @@ def fetch_mail(context: Context, once: bool, interval: float) -> None:
     """Fetch new mail from the IMAP mailbox (IMAP_HOST, IMAP_USER, IMAP_FOLDER ...), until
     stopped. Mail is flagged \\Seen once stored, never deleted. Only one poller runs at a time.
     """
-    import logging
-
     from sqlalchemy.exc import SQLAlchemyError
 
     from intake.inbound.imap import (
@@ -170,7 +172,7 @@ def fetch_mail(context: Context, once: bool, interval: float) -> None:
         run_forever,
     )
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _log_to_stderr()
     settings = context.settings
     try:
         check_settings(settings)
@@ -231,11 +233,9 @@ def import_mail(context: Context, paths: tuple[str, ...]) -> None:
 @pass_context
 def lmtp(context: Context, host: str | None, port: int | None) -> None:
     """Receive mail from the mail server over LMTP, until stopped."""
-    import logging
-
     from intake.inbound.lmtp import ListenError, serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _log_to_stderr()
     settings = context.settings
     host = settings["LMTP_HOST"] if host is None else host
     port = settings["LMTP_PORT"] if port is None else port

@@ -243,7 +243,7 @@ def _body(mail) -> str:
 
 
 def _new_case(session, mail, record, settings) -> Case:
-    open_notices = notices.open_notices(session)
+    open_notices = notices.open_notice_ids(session)
     submission = Submission(
         body=_body(mail),
         channel=Channel.EMAIL,
@@ -251,7 +251,7 @@ def _new_case(session, mail, record, settings) -> Case:
         name=(mail.from_name or "")[:100] or None,
         email=mail.from_address[:254],
         language="zh" if re.search(r"[\u4e00-\u9fff]", mail.subject + mail.text) else "en",
-        notice_id=open_notices[0].id if len(open_notices) == 1 else None,
+        notice_id=open_notices[0] if len(open_notices) == 1 else None,
         attachments=_uploads(mail),
     )
     receipt = intake.receive(session, submission, settings=settings)
