@@ -227,6 +227,27 @@ def import_mail(context: Context, paths: tuple[str, ...]) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@main.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=1),
+    required=True,
+    metavar="DAYS",
+    help="Purge what is older than this many days.",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@pass_context
+def purge(context: Context, older_than: int, dry_run: bool) -> None:
+    """Delete raw mail of finished cases (and mail that became no case) and unreferenced
+    stored files, older than DAYS. Case records and their attachments are kept."""
+    from shared.operations.retention import purge as purge_old
+
+    with context.database.transaction() as session:
+        result = purge_old(session, older_than, dry_run=dry_run)
+    click.echo(result.summary())
+
+
 @main.command("lmtp")
 @click.option("--host", default=None, help="Address to listen on.  [default: LMTP_HOST]")
 @click.option("--port", type=int, default=None, help="Port to listen on.  [default: LMTP_PORT]")

@@ -62,6 +62,10 @@ _SPEC: dict[str, tuple[Callable[[str], Any], Any]] = {
     "RATELIMIT_ENABLED": (_bool, True),
     "MAX_ATTACHMENT_BYTES": (int, 10 * 1024 * 1024),
     "MAX_ATTACHMENTS": (int, 5),
+    #: Reverse proxies in front (nginx: 1) whose X-Forwarded-For is believed; 0 without one.
+    "TRUSTED_PROXIES": (int, 1),
+    #: json or text; unset: JSON outside development.
+    "MINYI_LOG_FORMAT": (str, ""),
     #: A form sent sooner than this after it was shown is a robot's (0 turns the check off).
     "FORM_MIN_FILL_SECONDS": (float, 3.0),
     #: Comments from one address in an hour before the form asks for a captcha.

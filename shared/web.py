@@ -4,6 +4,7 @@ errors. Each service's ``create_app`` calls :func:`configure_app` first."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,8 +17,9 @@ from flask_babel import gettext
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.config import load_settings
+from shared.config import ConfigError, load_settings
 from shared.db import Database
 from shared.extensions import babel, csrf
 from shared.i18n import (
@@ -27,6 +29,9 @@ from shared.i18n import (
     localize_errors,
     negotiate,
 )
+from shared.observability import init_logging, init_metrics, init_request_id
+
+log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 health = Blueprint("health", __name__)
@@ -50,6 +55,8 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     )
     app.config.update(settings)
     app.json.ensure_ascii = False  # Chinese as characters, not \\u escapes
+    init_logging(app)
+    _trust_proxies(app)
 
     try:
         compile_catalogues()  # a no-op unless a catalogue changed since it was compiled
@@ -58,6 +65,8 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
     database = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
     app.extensions["minyi.db"] = database
+    _warn_about_sqlite_in_production(settings["MINYI_ENV"], database)
+    init_request_id(app)  # first of the request hooks, so every later one may log with it
     babel.init_app(app, locale_selector=select_language)
     app.before_request(_refuse_oversized)  # before CSRF, which would misread a cut-off form
     csrf.init_app(app)
@@ -67,6 +76,47 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.after_request(_security_headers)
     app.context_processor(lambda: {"lang": current_language(), "language_url": language_url})
     app.add_template_filter(shanghai_time)
+    init_metrics(app)
+
+
+def trusted_proxies(app: Flask) -> int:
+    """How many reverse proxies stand in front of the app and set X-Forwarded-*.
+
+    ``TRUSTED_PROXIES`` from the app's configuration (an override) or the environment; 1 by
+    default: nginx in front, as deployed. 0 when clients reach gunicorn directly, or they
+    could choose their own address (and so escape the rate limits) with X-Forwarded-For.
+    """
+    raw = app.config.get("TRUSTED_PROXIES", 1)
+    try:
+        count = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"TRUSTED_PROXIES: not a number: {raw!r}") from None
+    if count < 0:
+        raise ConfigError(f"TRUSTED_PROXIES: must not be negative: {raw!r}")
+    return count
+
+
+def _trust_proxies(app: Flask) -> None:
+    """The client's address, scheme and host as the trusted proxies saw them:
+    ``request.remote_addr`` (which the rate limits key on) becomes the address nginx put in
+    X-Forwarded-For, instead of nginx's own."""
+    count = trusted_proxies(app)
+    app.config["TRUSTED_PROXIES"] = count
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
+_warned_sqlite = False
+
+
+def _warn_about_sqlite_in_production(minyi_env: str, database: Database) -> None:
+    """Once per process: gunicorn's workers are several processes, and SQLite lets only one
+    write at a time."""
+    global _warned_sqlite
+    if minyi_env == "development" or database.dialect != "sqlite" or _warned_sqlite:
+        return
+    _warned_sqlite = True
+    log.warning("SQLite with several worker processes: use PostgreSQL in production")
 
 
 def shanghai_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
