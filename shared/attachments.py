@@ -17,7 +17,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from sqlalchemy.orm import Session
 
-from shared.models import StoredBlob
+from shared.models import Attachment, Message, StoredBlob
 
 _IMAGES = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -119,3 +119,17 @@ def store_blob(session: Session, data: bytes) -> str:
         session.add(StoredBlob(sha256=digest, size=len(data), data=data))
         session.flush()
     return digest
+
+
+def attach_uploads(session: Session, message: Message, uploads: list[Upload]) -> None:
+    """Attach checked files to a thread message, each file's content stored once."""
+    for upload in uploads:
+        session.add(
+            Attachment(
+                message=message,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=len(upload.data),
+                blob_sha256=store_blob(session, upload.data),
+            )
+        )

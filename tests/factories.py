@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
 from shared.db import Database
+from shared.models import OutboxEmail
 from shared.operations import intake, staff
 from shared.schemas.submission import feedback_input
 
@@ -54,3 +60,24 @@ def answer(db: Database, tracking_number: str, body: str = "感谢您的意见�
         now = utcnow()
         session.add(Message(case_id=case.id, kind="reply", body=body, public=True, created_at=now))
         case.status, case.first_replied_at = "replied", now
+
+
+def queue_outbox(db, count: int, *, to="citizen@example.cn") -> None:
+    """``count`` due mails, written straight to the outbox table."""
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    rows = [
+        {
+            "to_addr": to,
+            "subject": f"第{i}封",
+            "body_text": f"正文 {i}",
+            "headers": {"Auto-Submitted": "auto-replied"},
+            "message_id": f"<m{i}.{time.monotonic_ns()}@minyi.test>",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for i in range(count)
+    ]
+    with db.transaction() as session:
+        session.execute(insert(OutboxEmail), rows)

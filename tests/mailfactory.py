@@ -17,7 +17,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
 INTAKE_ADDRESS = "feedback@minyi.test"
@@ -426,3 +428,15 @@ def png_bytes(width: int = 4, height: int = 3, seed: int = 0) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def citizen_mail(number: int) -> bytes:
+    """A plain comment from a citizen, as it arrives in the office mailbox."""
+    message = EmailMessage()
+    message["From"] = f"市民{number} <citizen{number}@example.com>"
+    message["To"] = "feedback@minyi.localhost"
+    message["Subject"] = f"关于整改报告的意见（第{number}封）"
+    message["Message-ID"] = make_msgid(domain="example.com")
+    message["Date"] = "Thu, 26 Nov 2026 10:00:00 +0800"
+    message.set_content(f"县委宣传部：第{number}封来信，建议把整改台账按月公开。")
+    return message.as_bytes(policy=SMTP)

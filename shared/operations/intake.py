@@ -12,12 +12,12 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.attachments import store_blob
+from shared.attachments import attach_uploads
 from shared.db import utcnow
 from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
-from shared.models import Attachment, Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
+from shared.models import Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
 from shared.operations import audit, deadlines, routing
 from shared.schemas.submission import Submission
 from shared.security import (
@@ -110,16 +110,7 @@ def receive(
         case=case, kind=MessageKind.INBOUND, body=submission.body, created_at=received_at
     )
     session.add(first)
-    for upload in submission.attachments:
-        session.add(
-            Attachment(
-                message=first,
-                filename=upload.filename,
-                content_type=upload.content_type,
-                size=len(upload.data),
-                blob_sha256=store_blob(session, upload.data),
-            )
-        )
+    attach_uploads(session, first, submission.attachments)
     session.flush()
     audit.record(
         session,

@@ -14,12 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.attachments import Upload, clean_filename, detect_type, store_blob
+from shared.attachments import Upload, attach_uploads, clean_filename, detect_type, store_blob
 from shared.db import utcnow
 from shared.mail import builders, inbound
 from shared.mail.outbox import enqueue
 from shared.models import (
-    Attachment,
     Case,
     Channel,
     InboundMail,
@@ -274,16 +273,7 @@ def _add_follow_up(session, case, mail, record, settings) -> None:
         inbound_mail_id=record.id,
     )
     session.add(message)
-    for upload in _uploads(mail):
-        session.add(
-            Attachment(
-                message=message,
-                filename=upload.filename,
-                content_type=upload.content_type,
-                size=len(upload.data),
-                blob_sha256=store_blob(session, upload.data),
-            )
-        )
+    attach_uploads(session, message, _uploads(mail))
     session.flush()
     audit.record(session, "case.follow_up", case=case, actor_kind="mail")
     if case.office is not None and case.office.email:

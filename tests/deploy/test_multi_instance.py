@@ -14,19 +14,14 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from shared import migrate
 from shared.db import Database
@@ -34,6 +29,8 @@ from shared.demo.seed import seed_demo
 from shared.models import Case, InboundMail, OutboxEmail
 from tests.conftest import require
 from tests.dovecot import dovecot_fixture  # noqa: F401 (the "dovecot" fixture)
+from tests.factories import queue_outbox
+from tests.mailfactory import citizen_mail
 from tests.mailservers import SmtpSink, free_port
 from tests.servers import served
 
@@ -169,32 +166,11 @@ def test_rate_limit_holds_across_two_intake_instances(shared_db, tmp_path):
     assert _metric_total(metrics, "minyi_http_request_total", method="POST") == 6, metrics
 
 
-def _queue(database: Database, count: int) -> None:
-    """``count`` due mails, written straight to the outbox table."""
-    now = datetime.now(UTC) - timedelta(seconds=1)
-    rows = [
-        {
-            "to_addr": "citizen@example.cn",
-            "subject": f"第{i}封",
-            "body_text": f"正文 {i}",
-            "headers": {"Auto-Submitted": "auto-replied"},
-            "message_id": f"<multi{i}.{time.monotonic_ns()}@minyi.test>",
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for i in range(count)
-    ]
-    with database.transaction() as session:
-        session.execute(insert(OutboxEmail), rows)
-
-
 def test_two_workers_send_every_mail_exactly_once(shared_db, tmp_path):
     """Two ``minyi worker --once`` at once: 200 queued mails and the acknowledgements of the
     comments are each delivered once."""
     url, database = shared_db
-    _queue(database, 200)
+    queue_outbox(database, 200)
     # The acknowledgements of comments, through the real intake path (no limit here).
     from intake import create_app
 
@@ -237,17 +213,6 @@ def test_two_workers_send_every_mail_exactly_once(shared_db, tmp_path):
     assert states == {"sent": len(expected)}
 
 
-def _citizen_mail(number: int) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"市民{number} <mail{number}@example.com>"
-    message["To"] = "feedback@minyi.localhost"
-    message["Subject"] = f"多实例测试（第{number}封）"
-    message["Message-ID"] = make_msgid(domain="example.com")
-    message["Date"] = "Thu, 26 Nov 2026 10:00:00 +0800"
-    message.set_content(f"第{number}封来信。")
-    return message.as_bytes(policy=SMTP)
-
-
 def test_two_pollers_at_once_store_every_mail_once(shared_db, dovecot, tmp_path):
     """Two ``minyi fetch-mail --once`` started together: one works, the other says another
     poller is running; every mail is stored once."""
@@ -256,7 +221,7 @@ def test_two_pollers_at_once_store_every_mail_once(shared_db, dovecot, tmp_path)
     with dovecot.client() as client:
         client.create_folder(folder)
         for number in range(1, 21):
-            client.append(folder, _citizen_mail(number))
+            client.append(folder, citizen_mail(number))
     env = _env(url, tmp_path, MINYI_TEST_SLOW_FETCH="0.3", **dovecot.environment(folder))
     pollers = [
         subprocess.Popen([MINYI, "fetch-mail", "--once"], cwd=tmp_path, env=env,

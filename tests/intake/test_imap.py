@@ -9,9 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from tests.dovecot import (
     IdRequiredProxy,
     dovecot_fixture,  # noqa: F401 (the "dovecot" fixture)
 )
+from tests.mailfactory import citizen_mail
 from tests.mailservers import free_port
 
 MINYI = str(Path(sys.executable).with_name("minyi"))
@@ -115,17 +113,6 @@ class Mailbox:
             )
         finally:
             log.close()
-
-
-def citizen_mail(number: int) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"市民{number} <citizen{number}@example.com>"
-    message["To"] = "feedback@minyi.localhost"
-    message["Subject"] = f"关于整改报告的意见（第{number}封）"
-    message["Message-ID"] = make_msgid(domain="example.com")
-    message["Date"] = "Thu, 26 Nov 2026 10:00:00 +0800"
-    message.set_content(f"县委宣传部：第{number}封来信，建议把整改台账按月公开。")
-    return message.as_bytes(policy=SMTP)
 
 
 @pytest.fixture

@@ -9,34 +9,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from shared.mail.delivery import DeliveryPolicy
 from shared.models import OutboxEmail
+from tests.factories import queue_outbox
 from tests.mailservers import HangingServer, SmtpSink, free_port
 
 MINYI = str(Path(sys.executable).with_name("minyi"))
-
-
-def _queue(db, count: int, *, to="citizen@example.cn") -> None:
-    """``count`` due mails, written straight to the outbox table."""
-    now = datetime.now(UTC) - timedelta(seconds=1)
-    rows = [
-        {
-            "to_addr": to,
-            "subject": f"第{i}封",
-            "body_text": f"正文 {i}",
-            "headers": {"Auto-Submitted": "auto-replied"},
-            "message_id": f"<m{i}.{time.monotonic_ns()}@minyi.test>",
-            "state": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for i in range(count)
-    ]
-    with db.transaction() as session:
-        session.execute(insert(OutboxEmail), rows)
 
 
 def _states(db) -> dict[str, int]:
@@ -50,7 +30,7 @@ def _states(db) -> dict[str, int]:
 
 def test_mail_is_sent_once_with_its_fixed_message_id(db, smtp_sink, make_worker):
     """A due mail reaches the server once; its Message-ID is the one written with the row."""
-    _queue(db, 3)
+    queue_outbox(db, 3)
     worker = make_worker(smtp_sink.port)
     assert worker.run_once().sent == 3
     assert worker.run_once().sent == 0
@@ -63,7 +43,7 @@ def test_mail_is_sent_once_with_its_fixed_message_id(db, smtp_sink, make_worker)
 
 def test_smtp_down_loses_nothing_and_sends_each_once_when_back(db, make_worker):
     """100 mails wait while SMTP is down; when it returns, each is delivered exactly once."""
-    _queue(db, 100)
+    queue_outbox(db, 100)
     port = free_port()
     worker = make_worker(port)
     first = worker.run_once()
@@ -86,7 +66,7 @@ def test_smtp_down_loses_nothing_and_sends_each_once_when_back(db, make_worker):
 
 def test_hanging_server_times_out_and_the_worker_goes_on(db, make_worker):
     """A server that accepts and never answers costs one timeout, then the mail waits for later."""
-    _queue(db, 2)
+    queue_outbox(db, 2)
     server = HangingServer()
     try:
         started = time.monotonic()
@@ -104,8 +84,8 @@ def test_hanging_server_times_out_and_the_worker_goes_on(db, make_worker):
 def test_550_fails_the_mail_for_good_and_the_others_still_go(db, smtp_sink, make_worker):
     """A permanent refusal marks that mail failed with the server's words; the rest are sent."""
     smtp_sink.handler.refuse.add("nobody@example.cn")
-    _queue(db, 1, to="nobody@example.cn")
-    _queue(db, 2)
+    queue_outbox(db, 1, to="nobody@example.cn")
+    queue_outbox(db, 2)
     worker = make_worker(smtp_sink.port)
     result = worker.run_once()
     assert (result.sent, result.failed, result.retried) == (2, 1, 0)
@@ -118,7 +98,7 @@ def test_550_fails_the_mail_for_good_and_the_others_still_go(db, smtp_sink, make
 
 def test_temporary_failures_back_off_then_give_up_visibly(db, make_worker):
     """Each retry waits twice as long; after the last attempt the mail is failed with its error."""
-    _queue(db, 1)
+    queue_outbox(db, 1)
     policy = DeliveryPolicy(max_attempts=3)
     worker = make_worker(free_port(), policy=policy)
     now = datetime.now(UTC)
@@ -135,7 +115,7 @@ def test_temporary_failures_back_off_then_give_up_visibly(db, make_worker):
 
 def test_abandoned_claim_is_sent_again(db, smtp_sink, make_worker):
     """A row left 'sending' by a worker that died is put back after the lease and delivered."""
-    _queue(db, 1)
+    queue_outbox(db, 1)
     with db.transaction() as session:
         row = session.scalars(select(OutboxEmail)).one()
         row.state, row.claimed_by = "sending", "dead-worker"
@@ -146,7 +126,7 @@ def test_abandoned_claim_is_sent_again(db, smtp_sink, make_worker):
 
 def test_without_mail_server_mail_becomes_eml_files(db, make_worker, tmp_path):
     """In development, each mail is written to var/mail as a complete .eml file."""
-    _queue(db, 2)
+    queue_outbox(db, 2)
     mail_dir = tmp_path / "mail-out"
     assert make_worker(None, MAIL_DIR=str(mail_dir)).run_once().sent == 2
     files = sorted(mail_dir.glob("*.eml"))
@@ -162,7 +142,7 @@ def test_without_mail_server_mail_becomes_eml_files(db, make_worker, tmp_path):
 
 def test_two_workers_on_one_database_send_each_mail_once(db, database_url, smtp_sink, tmp_path):
     """Two worker processes share 1,000 due mails: every one is delivered, none twice."""
-    _queue(db, 1000)
+    queue_outbox(db, 1000)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
