@@ -12,7 +12,7 @@ from shared.web import configure_app, json_http_errors
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    from responder.views import admin, api, auth, queue
+    from responder.views import account, admin, api, auth, cases, clusters, queue, rules
 
     app = Flask(__name__)
     configure_app(app, config)  # settings, database, language, CSRF, health: first
@@ -22,6 +22,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(queue.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(clusters.bp)
+    app.register_blueprint(rules.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     json_http_errors(app)

@@ -36,14 +36,12 @@ def authenticate():
 
 @bp.get("/cases")
 def list_cases():
-    filters = {
-        name: request.args.get(name) or None for name in ("status", "office", "channel", "q")
-    }
     with current_db().session() as session:
         try:
-            page = queue.list_cases(session, g.staff, cursor=request.args.get("cursor"), **filters)
-        except queue.BadCursor:
-            return json_error(400, gettext("The cursor is not one this API gave out."))
+            filters = queue.QueueFilters.from_args(request.args)
+            page = queue.list_cases(session, g.staff, filters, cursor=request.args.get("cursor"))
+        except queue.BadFilter as error:
+            return json_error(400, gettext("The filter %(name)s is not valid.", name=str(error)))
         return {
             "items": [case_output.dump(case) for case in page.items],
             "next_cursor": page.next_cursor,

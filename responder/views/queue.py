@@ -15,16 +15,18 @@ bp = Blueprint("queue", __name__)
 @bp.get("/")
 @login_required
 def index():
-    filters = {
-        name: request.args.get(name) or None for name in ("status", "office", "channel", "q")
-    }
     with current_db().session() as session:
         try:
+            filters = queue.QueueFilters.from_args(request.args)
             page = queue.list_cases(
-                session, current_user, cursor=request.args.get("cursor"), **filters
+                session, current_user, filters, cursor=request.args.get("cursor")
             )
-        except queue.BadCursor:
+        except queue.BadFilter:
             abort(400)
         return render_template(
-            "queue.html", page=page, filters=filters, statuses=CaseStatus.ALL, channels=Channel.ALL
+            "queue.html",
+            page=page,
+            filters=filters.as_args(),
+            statuses=CaseStatus.ALL,
+            channels=Channel.ALL,
         )

@@ -4,7 +4,14 @@ from shared.db import Base
 from shared.models.audit import AuditEvent
 from shared.models.blob import StoredBlob
 from shared.models.calendar import CalendarDay, DeadlinePolicy
-from shared.models.case import Case, CaseCluster, CaseStatus, Category, Channel
+from shared.models.case import (
+    Case,
+    CaseCluster,
+    CaseFingerprint,
+    CaseStatus,
+    Category,
+    Channel,
+)
 from shared.models.mail import InboundMail, MailboxState, MailOutcome
 from shared.models.message import Attachment, Message, MessageKind
 from shared.models.notice import Notice, NoticeItem, NoticeStatus
@@ -24,6 +31,7 @@ __all__ = [
     "CalendarDay",
     "Case",
     "CaseCluster",
+    "CaseFingerprint",
     "CaseStatus",
     "Category",
     "Channel",

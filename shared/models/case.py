@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import literal_column
 
 from shared.db import Base, UTCDateTime, utcnow
 from shared.models.notice import Notice, NoticeItem
@@ -48,6 +49,23 @@ class CaseCluster(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CaseFingerprint(Base):
+    """One band of a case's MinHash signature; cases sharing a band may be near-duplicates."""
+
+    __tablename__ = "case_fingerprint"
+    __table_args__ = (Index("ix_case_fingerprint_band_hash", "band", "hash"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[int] = mapped_column(BigInteger)
+
+
+#: The text-search configuration of the search index and of every query that uses it.
+SEARCH_CONFIG = literal_column("'simple'::regconfig")
+
+
 class Case(Base):
     """One comment from the public and everything done about it."""
 
@@ -57,6 +75,13 @@ class Case(Base):
         Index("ix_case_received", "received_at", "id"),
         Index("ix_case_status_received", "status", "received_at", "id"),
         Index("ix_case_office_received", "office_id", "received_at", "id"),
+        Index("ix_case_reply_due", "reply_due"),
+        # Search (PostgreSQL): the character bigrams of subject and text, see shared.search.
+        Index(
+            "ix_case_search",
+            func.to_tsvector(SEARCH_CONFIG, literal_column("search_terms")),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +93,8 @@ class Case(Base):
     category: Mapped[str | None] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
+    #: Words and character bigrams of subject and body, for search (shared.search).
+    search_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     submitter_name: Mapped[str | None] = mapped_column(String(100))
     submitter_phone: Mapped[str | None] = mapped_column(String(32))

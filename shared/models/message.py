@@ -35,6 +35,8 @@ class Message(Base):
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: For an event entry, what happened: {"action": "assigned", "office": "cyber", ...}.
+    event: Mapped[dict | None] = mapped_column(JSON)
     inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -18,8 +18,9 @@ from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
-from shared.operations import audit, deadlines, routing
+from shared.operations import audit, deadlines, duplicates, routing
 from shared.schemas.submission import Submission
+from shared.search import search_terms
 from shared.security import (
     compact_code,
     derived_passcode,
@@ -85,6 +86,7 @@ def receive(
         category=submission.category,
         subject=submission.subject,
         body=submission.body,
+        search_terms=search_terms(f"{submission.subject}\n{submission.body}"),
         submitter_name=submission.name,
         submitter_phone=submission.phone,
         submitter_email=submission.email,
@@ -112,6 +114,7 @@ def receive(
     session.add(first)
     attach_uploads(session, first, submission.attachments)
     session.flush()
+    duplicates.cluster_near_duplicates(session, case)
     audit.record(
         session,
         "case.received",

@@ -1,29 +1,87 @@
-"""The list of cases for staff: filters and keyset pagination, newest first."""
+"""The list of cases for staff: filters, search, counts and keyset pagination, newest first."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from shared.models import Case, Office, StaffUser
+from shared.db import utcnow
+from shared.models import Case, CaseStatus, NoticeItem, Office, StaffUser
 from shared.operations.access import visible_cases
+from shared.operations.deadlines import SHANGHAI
+from shared.search import matches, query_terms
+from shared.security import UNAMBIGUOUS, normalise_tracking_number
 
 PAGE_SIZE = 50
+#: The office filter's value for cases no office has: the triage queue.
+TRIAGE = "triage"
+_TRACKING_NUMBER = re.compile(rf"[{UNAMBIGUOUS}]{{4}}-[{UNAMBIGUOUS}]{{4}}")
+
+
+class BadFilter(ValueError):
+    """A filter value that cannot be understood (a bad date, a cursor we did not give out)."""
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str | None = None
+    #: An office code, or TRIAGE for cases waiting for one.
+    office: str | None = None
+    channel: str | None = None
+    #: A notice item code.
+    item: str | None = None
+    category: str | None = None
+    #: Open and past the reply deadline.
+    overdue: bool = False
+    #: Received on or after / on or before these Asia/Shanghai dates.
+    received_from: date | None = None
+    received_to: date | None = None
+    #: A tracking number, or words and characters the subject or text must contain.
+    q: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> QueueFilters:
+        """From query parameters; empty ones are no filter. Raises BadFilter."""
+        values: dict = {}
+        for field in fields(cls):
+            raw = (args.get(field.name) or "").strip()
+            if not raw:
+                continue
+            if field.name == "overdue":
+                values["overdue"] = raw not in ("0", "false", "no")
+            elif field.name.startswith("received_"):
+                try:
+                    values[field.name] = date.fromisoformat(raw)
+                except ValueError as error:
+                    raise BadFilter(field.name) from error
+            else:
+                values[field.name] = raw
+        return cls(**values)
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query parameters again, for links that keep them."""
+        args = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value:
+                args[field.name] = "1" if value is True else str(value)
+        return args
+
+    def without(self, name: str) -> QueueFilters:
+        return replace(self, **{name: False if name == "overdue" else None})
 
 
 @dataclass
 class Page:
     items: list[Case]
     next_cursor: str | None
-
-
-class BadCursor(ValueError):
-    pass
 
 
 def encode_cursor(case: Case) -> str:
@@ -35,40 +93,75 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, case_id = raw.partition("|")
-        return datetime.fromisoformat(stamp), int(case_id)
+        received_at = datetime.fromisoformat(stamp)
+        if received_at.tzinfo is None:
+            raise ValueError("naive time")
+        return received_at, int(case_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise BadCursor(cursor) from error
+        raise BadFilter("cursor") from error
+
+
+def filtered(
+    session: Session, user: StaffUser, filters: QueueFilters, *, now: datetime | None = None
+) -> Select[tuple[Case]]:
+    """The cases the user may see that pass the filters (not yet ordered)."""
+    statement = visible_cases(user)
+    if filters.status:
+        statement = statement.where(Case.status == filters.status)
+    if filters.office == TRIAGE:
+        statement = statement.where(Case.office_id.is_(None))
+    elif filters.office:
+        office_id = select(Office.id).where(Office.code == filters.office).scalar_subquery()
+        statement = statement.where(Case.office_id == office_id)
+    if filters.channel:
+        statement = statement.where(Case.channel == filters.channel)
+    if filters.item:
+        item_id = select(NoticeItem.id).where(NoticeItem.code == filters.item).scalar_subquery()
+        statement = statement.where(Case.notice_item_id == item_id)
+    if filters.category:
+        statement = statement.where(Case.category == filters.category)
+    if filters.overdue:
+        statement = statement.where(
+            Case.status.in_(CaseStatus.OPEN), Case.reply_due < (now or utcnow())
+        )
+    if filters.received_from:
+        statement = statement.where(Case.received_at >= _shanghai_midnight(filters.received_from))
+    if filters.received_to:
+        statement = statement.where(
+            Case.received_at < _shanghai_midnight(filters.received_to + timedelta(days=1))
+        )
+    if filters.q:
+        statement = statement.where(_search(session, filters.q))
+    return statement
+
+
+def _search(session: Session, query: str):
+    number = normalise_tracking_number(query)
+    if _TRACKING_NUMBER.fullmatch(number):
+        return Case.tracking_number == number
+    terms = query_terms(query)
+    if not terms:
+        return Case.id.is_(None)  # nothing searchable: nothing found
+    return matches(terms, session.get_bind().dialect.name)
+
+
+def _shanghai_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=SHANGHAI)
 
 
 def list_cases(
     session: Session,
     user: StaffUser,
+    filters: QueueFilters = QueueFilters(),
     *,
-    status: str | None = None,
-    office: str | None = None,
-    channel: str | None = None,
-    q: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
+    now: datetime | None = None,
 ) -> Page:
-    statement = visible_cases(user).options(
-        selectinload(Case.office), selectinload(Case.notice_item)
+    """One page of cases, newest first; ``cursor`` continues after the previous page."""
+    statement = filtered(session, user, filters, now=now).options(
+        selectinload(Case.office), selectinload(Case.notice_item), selectinload(Case.cluster)
     )
-    if status:
-        statement = statement.where(Case.status == status)
-    if office:
-        statement = statement.join(Office, Case.office_id == Office.id).where(Office.code == office)
-    if channel:
-        statement = statement.where(Case.channel == channel)
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(
-            or_(
-                Case.tracking_number == q.strip().upper(),
-                Case.subject.like(pattern, escape="\\"),
-                Case.body.like(pattern, escape="\\"),
-            )
-        )
     if cursor:
         received_at, case_id = decode_cursor(cursor)
         statement = statement.where(
@@ -84,3 +177,25 @@ def list_cases(
     )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(rows[:limit], next_cursor)
+
+
+#: Statuses counted on the queue's tabs: the work still to do, and what was just answered.
+COUNTED_STATUSES = (CaseStatus.RECEIVED, CaseStatus.ASSIGNED, CaseStatus.REPLIED)
+
+
+def counts(
+    session: Session, user: StaffUser, filters: QueueFilters, *, now: datetime | None = None
+) -> dict[str, int]:
+    """How many cases each status tab and the overdue tab would show with the other filters.
+
+    Only the working statuses are counted: closed cases pile up by the hundred thousand and
+    counting them on every page view would cost more than the number is worth."""
+    others = filters.without("status").without("overdue")
+    by_status = filtered(session, user, others, now=now).where(Case.status.in_(COUNTED_STATUSES))
+    rows = session.execute(
+        by_status.with_only_columns(Case.status, func.count()).group_by(Case.status)
+    ).all()
+    result = dict.fromkeys(COUNTED_STATUSES, 0) | {status: count for status, count in rows}
+    overdue = filtered(session, user, replace(others, overdue=True), now=now)
+    result["overdue"] = session.scalar(overdue.with_only_columns(func.count())) or 0
+    return result

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.models import Case, RoutingRule
-
-
-def normalise(text: str) -> str:
-    """Full-width and half-width forms compare equal, and case does not matter."""
-    return unicodedata.normalize("NFKC", text).casefold()
+from shared.search import normalise
 
 
 def rule_matches(rule: RoutingRule, case: Case) -> bool:
