@@ -84,6 +84,38 @@ def seed_demo(context: Context) -> None:
 
 
 @main.group()
+def calendar() -> None:
+    """The working-day calendar: public holidays and make-up working days (调休)."""
+
+
+@calendar.command("import")
+@click.argument("year", type=click.IntRange(min=1900, max=9999))
+@pass_context
+def calendar_import(context: Context, year: int) -> None:
+    """Store YEAR's official holidays and make-up working days from the chinese-calendar
+    package, replacing what the calendar holds for YEAR (including days entered by hand).
+
+    Deadlines counted in working days skip the holidays and count the make-up days. Import
+    each new year once the State Council has published its holidays (late in the year
+    before) and the package has been updated; until then, enter them by hand.
+    """
+    from shared.operations.calendar import CalendarError, days_of, import_official_calendar
+
+    try:
+        with context.database.transaction() as session:
+            stored = import_official_calendar(session, year)
+            lines = [
+                f"{day.day:%Y-%m-%d %a}  "
+                f"{'make-up working day' if day.is_workday else 'holiday':<19}  {day.name}"
+                for day in days_of(session, year)
+            ]
+    except CalendarError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("\n".join(lines))
+    click.echo(f"stored {stored} days for {year}")
+
+
+@main.group()
 def user() -> None:
     """Staff accounts."""
 

@@ -9,6 +9,7 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 #: Digits and upper-case letters without the ones people confuse (0/O, 1/I/L, U/V).
 UNAMBIGUOUS = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -93,3 +94,23 @@ def new_token(nbytes: int = 32) -> str:
 def sha256_hex(text: str | bytes) -> str:
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()
+
+
+#: How long the rating link in an answer mail works.
+RATING_LINK_DAYS = 60
+
+
+def rating_token(secret_key: str, tracking_number: str) -> str:
+    """The token of the rating link in an answer mail: signed, so it cannot be guessed."""
+    return URLSafeTimedSerializer(secret_key, salt="rating-link").dumps(tracking_number)
+
+
+def tracking_number_of_rating_token(secret_key: str, token: str) -> str | None:
+    """The case a rating link names, or None if it is forged, broken or too old."""
+    try:
+        value = URLSafeTimedSerializer(secret_key, salt="rating-link").loads(
+            token, max_age=RATING_LINK_DAYS * 86400
+        )
+    except BadData:
+        return None
+    return value if isinstance(value, str) else None

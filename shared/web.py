@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from shared.config import ConfigError, load_settings
 from shared.db import Database
@@ -35,6 +36,15 @@ log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 health = Blueprint("health", __name__)
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` limited to what an INTEGER column holds, so ``/x/99999999999`` is a 404
+    rather than an overflow inside PostgreSQL."""
+
+    def __init__(self, url_map, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, **kwargs)
 
 
 def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
@@ -55,6 +65,8 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     )
     app.config.update(settings)
     app.json.ensure_ascii = False  # Chinese as characters, not \\u escapes
+    # Before any route is added: an id too large for the database's integer is "not found".
+    app.url_map.converters["int"] = DatabaseIdConverter
     init_logging(app)
     _trust_proxies(app)
 
@@ -207,8 +219,10 @@ class BadJSON(Exception):
     """The body is not JSON at all (400), as opposed to JSON with wrong fields (422)."""
 
 
-def json_object_body() -> dict[str, Any]:
-    """The request body as a JSON object, whatever a client sends."""
+def json_object_body(*, optional: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object, whatever a client sends (``optional``: or none)."""
+    if optional and not request.get_data(cache=True).strip():
+        return {}
     try:
         payload = json.loads(request.get_data(cache=False))
     except (ValueError, RecursionError) as error:  # bad UTF-8, bad syntax, 10^5000, [[[[...

@@ -17,6 +17,7 @@ SETTINGS = {
     "REPLY_DOMAIN": "minyi.test",
     "PUBLIC_BASE_URL": "http://intake.test",
     "MAIL_DEFAULT_SENDER": "通渭县委宣传部 <noreply@minyi.test>",
+    "RESPONDER_BASE_URL": "http://responder.test",
 }
 
 
@@ -81,3 +82,13 @@ def queue_outbox(db, count: int, *, to="citizen@example.cn") -> None:
     ]
     with db.transaction() as session:
         session.execute(insert(OutboxEmail), rows)
+
+
+def log_in(client, username: str, password: str = "correct horse 1"):
+    """Log a test client in through the real login form."""
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )

@@ -74,7 +74,9 @@ def rate_feedback(tracking_number: str):
         case = _case_for_passcode(session, tracking_number)
         if case is None:
             return json_error(404, gettext("No case with this number and passcode."))
-        rating = tracking.rate(session, case, data["rating"], data["comment"])
+        rating = tracking.rate(
+            session, case, data["rating"], data["comment"], settings=current_app.config
+        )
         return rating_output.dump(rating), 201
 
 

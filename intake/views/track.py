@@ -3,14 +3,14 @@ answer, and adds information."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from intake import abuse
 from shared.extensions import limiter
 from shared.operations import intake, tracking
 from shared.schemas.tracking import follow_up_input, rating_input
-from shared.security import normalise_tracking_number
+from shared.security import normalise_tracking_number, tracking_number_of_rating_token
 from shared.web import current_db, current_language, translated_errors
 
 bp = Blueprint("track", __name__)
@@ -36,9 +36,41 @@ def case(tracking_number: str):
 @limiter.limit(abuse.LOOKUP_LIMIT)
 def rate(tracking_number: str):
     def apply(session, found, data):
-        tracking.rate(session, found, data["rating"], data["comment"])
+        tracking.rate(session, found, data["rating"], data["comment"], settings=current_app.config)
 
     return _act(tracking_number, rating_input, "rated", apply)
+
+
+@bp.route("/rate/<token>", methods=["GET", "POST"])
+@limiter.limit(abuse.LOOKUP_LIMIT)
+def rate_by_link(token: str):
+    """The rating link of an answer mail: rate without the passcode, which we do not keep."""
+    number = tracking_number_of_rating_token(current_app.config["SECRET_KEY"], token)
+    if number is None:
+        abort(404)
+    errors, values = {}, {}
+    with current_db().transaction() as session:
+        found = intake.case_by_number(session, number)
+        if found is None:
+            abort(404)
+        if request.method == "POST":
+            values = {name: request.form.get(name, "") for name in rating_input.fields}
+            try:
+                data = rating_input.load(values)
+                tracking.rate(
+                    session, found, data["rating"], data["comment"], settings=current_app.config
+                )
+            except ValidationError as error:
+                errors = translated_errors(error.messages)
+            else:
+                return render_template("rate_by_link.html", case=found, done=True)
+        return render_template(
+            "rate_by_link.html",
+            case=found,
+            can_rate=tracking.can_rate(session, found),
+            errors=errors,
+            values=values,
+        ), (422 if errors else 200)
 
 
 @bp.post("/track/<tracking_number>/messages")

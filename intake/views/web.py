@@ -8,7 +8,8 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
-from intake import abuse, uploads
+from intake import abuse
+from shared import uploads
 from shared.db import run_with_retry
 from shared.extensions import limiter
 from shared.models import Category, Channel

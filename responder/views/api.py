@@ -8,9 +8,12 @@ from sqlalchemy import select
 
 from shared.db import run_with_retry
 from shared.extensions import csrf
-from shared.models import Office
-from shared.operations import access, intake, queue, staff
+from shared.models import Office, Reply
+from shared.operations import access, cases, deadlines, intake, queue, replies, staff
+from shared.operations.errors import NotAllowed, StepRefused
 from shared.schemas.case import case_detail_output, case_output, receipt_output, submitter_output
+from shared.schemas.case_step import case_step_input
+from shared.schemas.reply import reply_input, reply_output, review_input
 from shared.schemas.submission import staff_case_input
 from shared.web import current_db, json_error, json_object_body
 
@@ -32,6 +35,18 @@ def authenticate():
         return response, status, {"WWW-Authenticate": "Bearer"}
     g.staff = user
     return None
+
+
+@bp.errorhandler(NotAllowed)
+def _not_allowed(_error: NotAllowed):
+    """A step the user's role may not take on a case they can see (the transaction was
+    rolled back as the error left it)."""
+    return json_error(403, gettext("Your role may not do this."))
+
+
+@bp.errorhandler(StepRefused)
+def _refused(error: StepRefused):
+    return {"errors": {error.field or "_schema": [gettext(error.message)]}}, 422
 
 
 @bp.get("/cases")
@@ -70,6 +85,175 @@ def register_case():
         current_db(), lambda session: intake.receive(session, submission, settings=settings)
     )
     return receipt_output.dump(receipt), 201
+
+
+def _case_step(tracking_number: str, step, status: int = 200):
+    """Do one staff step to a case the token's user may see; answer with the case."""
+    with current_db().transaction() as session:
+        case = access.case_for(session, g.staff, tracking_number)
+        if case is None:
+            return json_error(404, gettext("No such case."))
+        step(session, case)
+        return case_output.dump(case), status
+
+
+@bp.post("/cases/<tracking_number>/assign")
+def assign_case(tracking_number: str):
+    step = case_step_input.load(json_object_body())
+    return _case_step(
+        tracking_number,
+        lambda session, case: cases.assign(session, g.staff, case, step.office, step.reason),
+    )
+
+
+@bp.post("/cases/<tracking_number>/return")
+def return_case(tracking_number: str):
+    """ "Not ours": back to triage with ``{"reason"}``."""
+    step = case_step_input.load(json_object_body())
+    return _case_step(
+        tracking_number,
+        lambda session, case: cases.return_to_triage(session, g.staff, case, step.reason),
+    )
+
+
+@bp.post("/cases/<tracking_number>/notes")
+def add_note(tracking_number: str):
+    step = case_step_input.load(json_object_body())
+    return _case_step(
+        tracking_number,
+        lambda session, case: cases.add_note(session, g.staff, case, step.body),
+        status=201,
+    )
+
+
+@bp.post("/cases/<tracking_number>/spam")
+def mark_spam(tracking_number: str):
+    """``{"spam": true|false, "reason"}``: mark as spam, or take it back."""
+    step = case_step_input.load(json_object_body(optional=True))
+    if not step.spam:
+        return _case_step(
+            tracking_number, lambda session, case: cases.unmark_spam(session, g.staff, case)
+        )
+    return _case_step(
+        tracking_number,
+        lambda session, case: cases.mark_spam(session, g.staff, case, step.reason),
+    )
+
+
+@bp.post("/cases/<tracking_number>/duplicate")
+def mark_duplicate(tracking_number: str):
+    """``{"duplicate_of": TRACKING_NUMBER, "reason"}``."""
+    step = case_step_input.load(json_object_body())
+    return _case_step(
+        tracking_number,
+        lambda session, case: cases.mark_duplicate(
+            session, g.staff, case, step.duplicate_of, step.reason
+        ),
+    )
+
+
+@bp.post("/cases/<tracking_number>/close")
+def close_case(tracking_number: str):
+    """Close, with an optional ``{"reason"}`` (a body is not required)."""
+    step = case_step_input.load(json_object_body(optional=True))
+    return _case_step(
+        tracking_number, lambda session, case: cases.close(session, g.staff, case, step.reason)
+    )
+
+
+def _reply_step(reply_id: int, step, status: int = 200):
+    """A step on a reply of a case the token's user may see; answers with the reply."""
+    with current_db().transaction() as session:
+        reply = session.get(Reply, reply_id)
+        case = access.case_for_id(session, g.staff, reply.case_id) if reply else None
+        if case is None:
+            return json_error(404, gettext("No such reply."))
+        step(session, reply, case)
+        return reply_output.dump(reply), status
+
+
+@bp.post("/cases/<tracking_number>/replies")
+def create_reply(tracking_number: str):
+    """A reply ``{"body", "public", "public_body", "kind", "whole_cluster", "submit"}``. It goes
+    to review at once (``"submit": false`` keeps it a draft); with no review levels it is sent."""
+    data = reply_input.load(json_object_body())
+    settings = current_app.config
+    with current_db().transaction() as session:
+        case = access.case_for(session, g.staff, tracking_number)
+        if case is None:
+            return json_error(404, gettext("No such case."))
+        reply = replies.draft(
+            session,
+            g.staff,
+            case,
+            data["body"],
+            kind=data["kind"],
+            public=data["public"],
+            public_body=data["public_body"],
+            whole_cluster=data["whole_cluster"],
+        )
+        if data["submit"]:
+            replies.submit(session, g.staff, reply, settings)
+        return reply_output.dump(reply), 201
+
+
+@bp.post("/replies/<int:reply_id>/submit")
+def submit_reply(reply_id: int):
+    settings = current_app.config
+    return _reply_step(
+        reply_id, lambda session, reply, case: replies.submit(session, g.staff, reply, settings)
+    )
+
+
+@bp.post("/replies/<int:reply_id>/approve")
+def approve_reply(reply_id: int):
+    """One level of sign-off (``{"comment"}`` optional); the last level sends the reply."""
+    comment = review_input.load(json_object_body(optional=True))["comment"]
+    settings = current_app.config
+    return _reply_step(
+        reply_id,
+        lambda session, reply, case: replies.approve(session, g.staff, reply, settings, comment),
+    )
+
+
+@bp.post("/replies/<int:reply_id>/return")
+def return_reply(reply_id: int):
+    """Back to the author with ``{"comment"}`` saying what to change."""
+    comment = review_input.load(json_object_body())["comment"]
+    return _reply_step(
+        reply_id,
+        lambda session, reply, case: replies.return_to_author(session, g.staff, reply, comment),
+    )
+
+
+@bp.post("/cases/<tracking_number>/extension")
+def request_extension(tracking_number: str):
+    """Ask for the one extension: ``{"days": 1..30, "reason"}``; it waits for approval."""
+    step = case_step_input.load(json_object_body())
+    return _case_step(
+        tracking_number,
+        lambda session, case: deadlines.request_extension(
+            session, g.staff, case, step.days, step.reason
+        ),
+    )
+
+
+@bp.post("/cases/<tracking_number>/extension/approve")
+def approve_extension(tracking_number: str):
+    return _case_step(
+        tracking_number,
+        lambda session, case: deadlines.approve_extension(session, g.staff, case),
+    )
+
+
+@bp.post("/cases/<tracking_number>/extension/reject")
+def reject_extension(tracking_number: str):
+    """Refuse the extension asked for, with ``{"reason"}``."""
+    step = case_step_input.load(json_object_body())
+    return _case_step(
+        tracking_number,
+        lambda session, case: deadlines.reject_extension(session, g.staff, case, step.reason),
+    )
 
 
 @bp.get("/offices")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -16,13 +17,17 @@ from shared.web import current_db, shanghai_time
 bp = Blueprint("auth", __name__)
 
 
-def load_user(user_id: str) -> StaffUser | None:
-    """Flask-Login's loader: the user with offices loaded, detached from a short session."""
+def load_user(session_id: str) -> StaffUser | None:
+    """Flask-Login's loader: the user with offices loaded, detached from a short session;
+    None when the account was deactivated or its password changed since this login."""
+    user_id, _, tag = session_id.partition(":")
     if not user_id.isdigit():
         return None
     with current_db().session() as session:
         user = session.get(StaffUser, int(user_id), options=[selectinload(StaffUser.offices)])
-        return user if user is not None and user.active else None
+        if user is None or not user.active or not hmac.compare_digest(tag, user.session_tag):
+            return None
+        return user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,7 +48,7 @@ def login():
         else:
             if user is not None:
                 login_user(user)
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(local_url(request.args.get("next")))
             error = gettext("Wrong username or password.")
     status = 401 if error else 200
     return render_template("login.html", error=error, username=username), status
@@ -55,12 +60,14 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an attacker's ``?next=https://evil`` goes nowhere."""
+def local_url(target: str | None) -> str:
+    """Only a path on this site: an attacker's ``?next=https://evil`` (or ``/\\evil``, which
+    browsers read as ``//evil``) goes to the queue instead."""
     if (
         target
         and target.startswith("/")
         and not target.startswith("//")
+        and "\\" not in target
         and not urlsplit(target).netloc
     ):
         return target

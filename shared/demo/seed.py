@@ -28,6 +28,9 @@ from shared.models import (
     RoutingRule,
     StaffUser,
 )
+from shared.operations import calendar as working_calendar
+from shared.operations import replies
+from shared.operations.deadlines import SHANGHAI
 from shared.operations.staff import create_staff
 
 NOTICE_SLUG = "tongwei-xcb-2021-inspection"
@@ -294,8 +297,21 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> str | None:
     _ensure_items(session, notice, parsed.items, offices)
     _ensure_routing_rules(session, offices)
     _ensure_inquiry_policy(session, notice)
+    replies.ensure_default_templates(session)
+    _ensure_calendars(session, now)
     session.flush()
     return _ensure_admin(session)
+
+
+def _ensure_calendars(session: Session, now: datetime) -> None:
+    """This year's and next year's official calendar, where the package knows it and nobody
+    entered one yet (next year's is published each November or December)."""
+    this_year = now.astimezone(SHANGHAI).year
+    for year in (this_year, this_year + 1):
+        if year in working_calendar.official_years() and not working_calendar.has_calendar(
+            session, year
+        ):
+            working_calendar.import_official_calendar(session, year)
 
 
 def _ensure_offices(session: Session) -> dict[str, Office]:

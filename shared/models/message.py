@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, UTCDateTime, utcnow
 from shared.models.case import Case
+from shared.models.staff import StaffUser
 
 
 class MessageKind:
@@ -30,6 +31,8 @@ class Message(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     #: Shown on the public tracking page (replies only).
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The reply as the tracking page shows it: personal data removed by staff.
+    public_body: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     #: RFC 5322 Message-ID, for threading mail in and out.
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
@@ -41,6 +44,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="messages")
+    author: Mapped[StaffUser | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.id"
     )

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from shared.models.case import Case
+    from shared.models.staff import StaffUser
 
 
 class ReplyKind:
@@ -39,6 +44,8 @@ class Reply(Base):
     #: The version for the public tracking page, personal data removed by staff.
     public_body: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Sent also to every open case of the case's cluster (one answer to a campaign).
+    whole_cluster: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     state: Mapped[str] = mapped_column(String(16), default=ReplyState.DRAFT)
     #: Review levels this reply needs (the office's setting when it was written).
     levels_required: Mapped[int] = mapped_column(Integer, default=1)
@@ -49,6 +56,8 @@ class Reply(Base):
     message_pk: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
 
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+    case: Mapped[Case] = relationship()
+    author: Mapped[StaffUser] = relationship()
 
 
 class Review(Base):
@@ -61,6 +70,8 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(16))  # approved | returned
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[StaffUser] = relationship()
 
 
 class ReplyTemplate(Base):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime, utcnow
@@ -28,7 +28,17 @@ class ReminderDigest(Base):
     """One reminder digest per office and day (催办), so the worker never sends two."""
 
     __tablename__ = "reminder_digest"
-    __table_args__ = (UniqueConstraint("office_id", "day"),)
+    __table_args__ = (
+        UniqueConstraint("office_id", "day"),
+        # NULLs differ in a unique constraint: the admins' digest (no office) needs its own.
+        Index(
+            "uq_reminder_digest_admins_day",
+            "day",
+            unique=True,
+            sqlite_where=text("office_id IS NULL"),
+            postgresql_where=text("office_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))

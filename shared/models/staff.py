@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
@@ -58,7 +59,13 @@ class StaffUser(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What a login session holds: the id and a tag of the password hash, so changing the
+        password ends every other session (see :func:`session_id_matches`)."""
+        return f"{self.id}:{self.session_tag}"
+
+    @property
+    def session_tag(self) -> str:
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
 
     @property
     def sees_all_offices(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
@@ -177,6 +177,20 @@ def list_cases(
     )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(rows[:limit], next_cursor)
+
+
+def export_rows(
+    session: Session, user: StaffUser, filters: QueueFilters, *, batch: int = 1000
+) -> Iterator[Case]:
+    """Every case of the filtered queue, newest first, fetched in batches by keyset."""
+    cursor = None
+    while True:
+        page = list_cases(session, user, filters, cursor=cursor, limit=batch)
+        yield from page.items
+        session.expunge_all()  # a long export must not keep every case in memory
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 #: Statuses counted on the queue's tabs: the work still to do, and what was just answered.

@@ -79,7 +79,11 @@ class ReceiptOutputSchema(Schema):
 
 
 class PublicReplySchema(Schema):
-    body = fields.String(required=True)
+    body = fields.Function(
+        lambda message: message.public_body if message.public_body is not None else message.body,
+        required=True,
+        metadata={"type": "string", "description": "The reply, personal data removed."},
+    )
     sent_at = ShanghaiDateTime(attribute="created_at", required=True, metadata=_SHANGHAI_TIME)
 
 
@@ -163,8 +167,31 @@ class CaseOutputSchema(Schema):
     )
 
 
+class EventOutputSchema(Schema):
+    """A step on the case: ``action`` (assigned, transferred, returned, marked_spam...),
+    its facts (office codes, the original of a repeat), the reason, who and when."""
+
+    action = fields.Function(lambda message: message.event["action"])
+    facts = fields.Function(
+        lambda message: {k: v for k, v in message.event.items() if k != "action"}
+    )
+    reason = fields.String(attribute="body")
+    by = fields.Function(lambda message: message.author.username if message.author else None)
+    created_at = ShanghaiDateTime()
+
+
 class CaseDetailOutputSchema(CaseOutputSchema):
-    messages = fields.List(fields.Nested(MessageOutputSchema))
+    #: The conversation (inbound, reply, note); the steps taken are in ``events``.
+    messages = fields.Function(
+        lambda case: MessageOutputSchema(many=True).dump(
+            [message for message in case.messages if message.kind != "event"]
+        )
+    )
+    events = fields.Function(
+        lambda case: EventOutputSchema(many=True).dump(
+            [message for message in case.messages if message.kind == "event"]
+        )
+    )
 
 
 receipt_output = ReceiptOutputSchema()

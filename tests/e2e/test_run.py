@@ -100,9 +100,9 @@ def test_comment_from_the_form_reaches_the_staff_list(running):
         {"csrf_token": _csrf(login), "username": "admin", "password": password},
     )
     assert status == 200
-    row = re.search(rf"<tr>\s*<td class=\"mono\">{number}</td>.*?</tr>", queue, re.S)
+    row = next((row for row in re.findall(r"<tr>.*?</tr>", queue, re.S) if number in row), None)
     assert row, f"{number} not in the staff list"
-    assert "县委网信办" in row.group(0)
+    assert "县委网信办" in row
 
 
 def test_run_stops_cleanly_on_sigterm(running):

@@ -70,3 +70,12 @@ def test_outbox_page_is_for_admins_only(db, demo, responder_client):
         assert responder_client.get("/admin/outbox").status_code == 404
         token = csrf_token(responder_client, "/")
         responder_client.post("/logout", data={"csrf_token": token})
+
+
+def test_an_id_too_large_for_the_database_is_not_found(db, demo, responder_client):
+    """/admin/outbox/99999999999/retry is a 404, not an integer overflow in the database."""
+    make_staff(db, "boss", "admin")
+    _login(responder_client, "boss")
+    token = csrf_token(responder_client, "/admin/outbox")
+    response = responder_client.post("/admin/outbox/99999999999/retry", data={"csrf_token": token})
+    assert response.status_code == 404

@@ -88,7 +88,7 @@ def test_officer_sees_only_own_office(db, demo, responder_client):
     html = responder_client.get("/?q=" + other.tracking_number).get_data(as_text=True)
     table = html[html.index("<table") :]
     assert other.tracking_number not in table
-    assert "暂无留言件" in table
+    assert "暂无案件" in table
 
 
 def test_queue_pages_newest_first(db, demo, responder_client):

@@ -1,4 +1,4 @@
-"""Files on the comment form: checked one by one, and kept across a validation error.
+"""Files on a form (the comment form, a scanned letter): checked one by one, kept across an error.
 
 A browser cannot fill a file input again, so when the form comes back with an error, the
 files that were fine are stored (by content hash) and listed as kept, each with a signed token

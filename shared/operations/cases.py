@@ -1,0 +1,174 @@
+"""What staff do to a case: assign and transfer, send back to triage, notes, spam, duplicates,
+close. Each step is an event on the case's thread and in the audit trail.
+
+Callers find the case through :func:`shared.operations.access.case_for` (so it is one the user
+may see); these functions check that the user's role may do the step, flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.i18n import N_
+from shared.models import Case, CaseStatus, Message, MessageKind, Office, StaffUser
+from shared.operations import access, audit, duplicates
+from shared.operations.access import Action
+from shared.operations.errors import NotAllowed, StepRefused
+
+NOTE_MAX = 5000
+REASON_MAX = 1000
+
+
+class CaseActionError(StepRefused):
+    """A step on the case does not apply as asked."""
+
+
+def assign(
+    session: Session, user: StaffUser, case: Case, office_code: str, reason: str = ""
+) -> Case:
+    """Send a case to an office, or transfer it from one office to another (with a reason)."""
+    _require(user, Action.ASSIGN, case)
+    _require_open(case)
+    office = session.scalar(select(Office).where(Office.code == office_code, Office.active))
+    if office is None:
+        raise CaseActionError(N_("Choose one of the listed offices."), "office")
+    if case.office_id == office.id:
+        raise CaseActionError(N_("The case is already with this office."), "office")
+    previous = case.office
+    reason = _reason(reason, required=previous is not None)
+    case.office = office
+    case.status = CaseStatus.ASSIGNED
+    _event(
+        session,
+        case,
+        user,
+        "transferred" if previous else "assigned",
+        reason,
+        office=office.code,
+        from_office=previous.code if previous else None,
+    )
+    return case
+
+
+def assign_many(
+    session: Session, user: StaffUser, cases: Iterable[Case], office_code: str, reason: str = ""
+) -> tuple[int, int]:
+    """Bulk assignment from the queue: (assigned, skipped). Cases already with the office or
+    no longer open are skipped; moving a case from another office needs the reason."""
+    assigned = skipped = 0
+    for case in cases:
+        if case.status not in CaseStatus.OPEN or (case.office and case.office.code == office_code):
+            skipped += 1
+            continue
+        assign(session, user, case, office_code, reason)
+        assigned += 1
+    return assigned, skipped
+
+
+def return_to_triage(session: Session, user: StaffUser, case: Case, reason: str) -> Case:
+    """ "Not ours": the office gives the case back to triage, saying why. Never a dead end."""
+    _require(user, Action.RETURN, case)
+    _require_open(case)
+    reason = _reason(reason, required=True)
+    previous = case.office
+    case.office = None
+    case.status = CaseStatus.RECEIVED
+    _event(session, case, user, "returned", reason, from_office=previous.code)
+    return case
+
+
+def add_note(session: Session, user: StaffUser, case: Case, body: str) -> Message:
+    """An internal note on the thread: staff only, never sent, never public."""
+    _require(user, Action.NOTE, case)
+    body = (body or "").strip()
+    if not body:
+        raise CaseActionError(N_("Write the note first."), "body")
+    if len(body) > NOTE_MAX:
+        raise CaseActionError(N_("Keep the note to 5000 characters or fewer."), "body")
+    note = Message(case=case, kind=MessageKind.NOTE, body=body, author_id=user.id)
+    session.add(note)
+    session.flush()
+    audit.record(session, "case.noted", case=case, actor=user, message_id=note.id)
+    return note
+
+
+def mark_spam(session: Session, user: StaffUser, case: Case, reason: str = "") -> Case:
+    """Spam leaves the queue and the report; it stays stored, and can be taken back."""
+    _require(user, Action.SPAM, case)
+    _require_open(case)
+    case.status = CaseStatus.SPAM
+    _event(session, case, user, "marked_spam", _reason(reason))
+    return case
+
+
+def unmark_spam(session: Session, user: StaffUser, case: Case) -> Case:
+    _require(user, Action.SPAM, case)
+    if case.status != CaseStatus.SPAM:
+        raise CaseActionError(N_("The case is not marked as spam."))
+    case.status = CaseStatus.ASSIGNED if case.office_id else CaseStatus.RECEIVED
+    _event(session, case, user, "unmarked_spam")
+    return case
+
+
+def mark_duplicate(
+    session: Session, user: StaffUser, case: Case, original_number: str, reason: str = ""
+) -> Case:
+    """The case repeats an earlier one (which the user must be able to see): it points to the
+    first of the chain and joins its cluster, to be answered with it."""
+    _require(user, Action.DUPLICATE, case)
+    original = access.case_for(session, user, (original_number or "").strip().upper())
+    if original is None:
+        raise CaseActionError(N_("No case has this tracking number."), "duplicate_of")
+    while original.duplicate_of is not None:
+        original = original.duplicate_of
+    if original.id == case.id:
+        raise CaseActionError(N_("A case cannot repeat itself."), "duplicate_of")
+    case.duplicate_of = original
+    duplicates.join_cluster(session, case, original, "duplicate")
+    _event(
+        session, case, user, "marked_duplicate", _reason(reason), original=original.tracking_number
+    )
+    return case
+
+
+def close(
+    session: Session, user: StaffUser, case: Case, reason: str = "", *, now: datetime | None = None
+) -> Case:
+    _require(user, Action.CLOSE, case)
+    if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
+        raise CaseActionError(N_("The case is already closed."))
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now or utcnow()
+    case.close_reason = _reason(reason)
+    _event(session, case, user, "closed", case.close_reason)
+    return case
+
+
+def _require(user: StaffUser, action: str, case: Case) -> None:
+    if not access.may(user, action, case):
+        raise NotAllowed(action)
+
+
+def _require_open(case: Case) -> None:
+    if case.status not in CaseStatus.OPEN:
+        raise CaseActionError(N_("Only open cases can be assigned, returned or marked as spam."))
+
+
+def _reason(reason: str | None, *, required: bool = False) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise CaseActionError(N_("Give the reason."), "reason")
+    if len(reason) > REASON_MAX:
+        raise CaseActionError(N_("Keep the reason to 1000 characters or fewer."), "reason")
+    return reason
+
+
+def _event(
+    session: Session, case: Case, user: StaffUser, action: str, reason: str = "", **facts
+) -> Message:
+    return audit.case_step(session, case, action, actor=user, reason=reason, **facts)
