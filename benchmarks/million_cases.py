@@ -17,22 +17,29 @@ What is loaded, as three years of a county propaganda department's public feedba
 - the demo notice's 8 offices, weighted, the office following the text's topic (12% sent
   elsewhere), its notice items, categories (inquiries with the demo's short deadlines) and
   channels; cases still in triage have no office;
-- a reply delay per case: cases whose reply would lie in the future are still open (about 3%
-  of all, nearly all recent: received in triage or assigned), some answers come late, a few
-  cases were forgotten and are open and overdue; answered cases are closed some days later,
-  or stay replied; a few percent are rejected or spam. ``accepted_at``, ``acknowledge_by``,
-  ``reply_due`` (end of the Asia/Shanghai day; calendar days, no holidays), extensions,
-  ``first_replied_at``, ``closed_at`` and ``updated_at`` agree with ``received_at`` and now;
-- ratings for about a third of the answered cases (optional).
+- a reply delay per case: cases whose answer would lie in the future are still open (about
+  3% of all, nearly all recent; a tenth of them in triage, without an office, the others
+  assigned), one answer in twenty comes after the deadline, and a few cases were forgotten
+  and are open and overdue; a few percent are rejected or spam. ``accepted_at``,
+  ``acknowledge_by``, ``reply_due`` (end of the Asia/Shanghai day; calendar days, no
+  holidays; inquiries get the demo's short limits), extensions, ``first_replied_at``,
+  ``closed_at`` and ``updated_at`` agree with ``received_at`` and with now;
+- ``ratings`` (a share, default 0.35) of the answered cases are rated within a week of the
+  answer and closed then; the unsatisfied ones (7%) are reopened (``reopened_count``) and
+  closed some weeks later; the others are closed by the worker 15 days after the answer
+  (``tracking.RATING_WINDOW_DAYS``), so "replied" is the last fortnight's answers. The rating
+  rows are inserted too, dated when they came.
 
 Not loaded: messages, replies, audit events, fingerprints and clusters.
 
 The rows are generated inside PostgreSQL (INSERT … SELECT over generate_series, joined to the
-text pool that is COPYed in first), in two halves on two connections, with the case table's
-secondary indexes and unique constraints dropped and rebuilt afterwards (the slow GIN search
-index on one connection, the B-trees on the other), foreign-key triggers off during the
-insert (the rows are consistent by construction), then VACUUM (FREEZE, ANALYZE) so that the
-visibility map is set as autovacuum would eventually set it.
+text pool that is COPYed in first) in two halves on two connections, with foreign-key triggers
+off (the rows are consistent by construction). The case table's B-trees and unique
+constraints are dropped first and built again afterwards by sorting; the GIN search index is
+kept, so that its cost, to_tsvector() of every row (some 150 µs of CPU each) and the GIN
+entries, is shared by the two inserting connections (CREATE INDEX of a GIN index runs on one
+core). That index is most of the load time. Then VACUUM (ANALYZE), which sets the visibility
+map as autovacuum would, for index-only scans.
 """
 
 from __future__ import annotations
@@ -370,19 +377,32 @@ WITH draws AS (
             WHEN r_late < 0.05 THEN reply_days + extension_days + 40 * r_delay
             ELSE 0.3 + (reply_days + extension_days - 6) * power(r_delay, 1.4) END)
             AS answered_at,
-        CASE WHEN r_close < 0.15 THEN NULL  -- answered, never closed: stays "replied"
-             ELSE make_interval(secs => 86400 * (2 + 28 * r_close)) END AS close_after
+        {rated} < %(rating_share)s AS rated,
+        {rating_value} >= 0.93 AS unsatisfied
     FROM dated d
-), statused AS (
+), closing AS (
     SELECT t.*,
-        CASE WHEN kind = 'spam' THEN 'spam'
-             WHEN kind = 'forgotten' OR answered_at > %(now)s THEN
-                 CASE WHEN %(now)s - received_at < interval '1 day' OR r_triage < 0.08
-                      THEN 'received' ELSE 'assigned' END
-             WHEN kind = 'rejected' THEN 'rejected'
-             WHEN close_after IS NULL OR answered_at + close_after > %(now)s THEN 'replied'
-             ELSE 'closed' END AS status
+        answered_at + make_interval(secs => 86400 * 7 * {rating_delay}) AS rated_at,
+        -- rated: closed then, or reopened (重办) if unsatisfied, answered again and closed
+        -- unrated some weeks later; unrated: closed by the worker RATING_WINDOW_DAYS after
+        CASE WHEN rated AND NOT unsatisfied
+                 THEN answered_at + make_interval(secs => 86400 * 7 * {rating_delay})
+             WHEN rated
+                 THEN answered_at + make_interval(secs => 86400 * (7 * {rating_delay}
+                                                                   + 30 + 20 * r_close))
+             ELSE answered_at + make_interval(secs => 86400 * 15 + 21600 * r_close)
+             END AS closes_at
     FROM timed t
+), statused AS (
+    SELECT c.*,
+        CASE WHEN kind = 'spam' THEN 'spam'
+             WHEN kind = 'forgotten' OR answered_at > %(now)s
+                  OR rated AND unsatisfied AND rated_at <= %(now)s AND closes_at > %(now)s
+                 THEN CASE WHEN r_triage < 0.1 THEN 'received' ELSE 'assigned' END
+             WHEN kind = 'rejected' THEN 'rejected'
+             WHEN closes_at > %(now)s THEN 'replied'
+             ELSE 'closed' END AS status
+    FROM closing c
 )
 INSERT INTO "case" (
     id, tracking_number, passcode_hash, channel, notice_id, notice_item_id, category, subject,
@@ -420,16 +440,16 @@ SELECT g,
                     %(now)s) END,
     acknowledge_by, reply_due, extension_days,
     CASE WHEN extension_days > 0 THEN '情况复杂，需要会同有关单位调查核实' END,
-    CASE WHEN status IN ('replied', 'closed', 'rejected') THEN answered_at END,
-    CASE WHEN status = 'closed' THEN answered_at + close_after
+    CASE WHEN status IN ('replied', 'closed', 'rejected')
+              OR status = 'assigned' AND rated AND answered_at <= %(now)s THEN answered_at END,
+    CASE WHEN status = 'closed' THEN closes_at
          WHEN status = 'rejected' THEN answered_at
          WHEN status = 'spam' THEN received_at + make_interval(secs => 3600 * (1 + 40 * r_delay))
          END,
-    CASE status WHEN 'closed' THEN '已答复，群众未再提出意见'
-                WHEN 'rejected' THEN '不属于本部门职责范围，已告知向有关部门反映'
+    CASE status WHEN 'rejected' THEN '不属于本部门职责范围，已告知向有关部门反映'
                 WHEN 'spam' THEN '广告信息' END,
-    CASE WHEN status IN ('replied', 'closed') AND r_flags BETWEEN 0.5 AND 0.51 THEN 1 ELSE 0 END,
-    CASE status WHEN 'closed' THEN answered_at + close_after
+    CASE WHEN rated AND unsatisfied AND rated_at <= %(now)s THEN 1 ELSE 0 END,
+    CASE status WHEN 'closed' THEN closes_at
                 WHEN 'rejected' THEN answered_at
                 WHEN 'replied' THEN answered_at
                 WHEN 'spam' THEN received_at + make_interval(secs => 3600 * (1 + 40 * r_delay))
@@ -451,20 +471,37 @@ def _tracking_number_sql() -> str:
     return " || ".join([*digits[:4], "'-'", *digits[4:]])
 
 
-_SCRAMBLE = 982451653  # a prime, so coprime with 29^8
-_INSERT = _INSERT.replace("{tracking_number}", _tracking_number_sql())
-
+#: The ratings that the case insert assumed (same draws, from the id): on the day they came.
 _RATINGS = """
 INSERT INTO rating (case_id, value, comment, created_at)
-SELECT id,
-    CASE WHEN r < 0.75 THEN 'satisfied' WHEN r < 0.93 THEN 'basically_satisfied'
-         ELSE 'unsatisfied' END,
-    CASE WHEN r >= 0.93 THEN '问题没有真正解决' ELSE '' END,
-    least(first_replied_at + make_interval(secs => 86400 * 7 * r2), %(now)s)
-FROM (SELECT id, first_replied_at, random() AS r, random() AS r2, random() AS pick
-      FROM "case" WHERE status IN ('replied', 'closed')) AS answered
-WHERE pick < %(share)s
+SELECT g,
+    CASE WHEN {rating_value} < 0.75 THEN 'satisfied'
+         WHEN {rating_value} < 0.93 THEN 'basically_satisfied' ELSE 'unsatisfied' END,
+    CASE WHEN {rating_value} >= 0.93 THEN '问题没有真正解决' ELSE '' END,
+    first_replied_at + make_interval(secs => 86400 * 7 * {rating_delay})
+FROM (SELECT id AS g, first_replied_at FROM "case"
+      WHERE first_replied_at IS NOT NULL AND status <> 'rejected') AS answered
+WHERE {rated} < %(rating_share)s
+  AND first_replied_at + make_interval(secs => 86400 * 7 * {rating_delay}) <= %(now)s
 """
+
+
+def _uniform(multiplier: int, modulus: int) -> str:
+    """A draw in [0, 1) computed from the id ``g``: the rating insert must find again which
+    cases the case insert rated, and when."""
+    return f"(((g::int8 * {multiplier}) %% {modulus})::float8 / {modulus})"
+
+
+_DRAWS = {
+    "rated": _uniform(2654435761, 1000003),
+    "rating_value": _uniform(40503, 1009),
+    "rating_delay": _uniform(7919, 997),
+}
+_SCRAMBLE = 982451653  # a prime, so coprime with 29^8
+_INSERT = _INSERT.replace("{tracking_number}", _tracking_number_sql())
+for _name, _sql in _DRAWS.items():
+    _INSERT = _INSERT.replace(f"{{{_name}}}", _sql)
+    _RATINGS = _RATINGS.replace(f"{{{_name}}}", _sql)
 
 
 def _connect(url: str) -> psycopg.Connection:
@@ -607,6 +644,7 @@ def load_cases(
         "n_names": len(NAMES),
         "office_ids": sorted(offices.values()),
         "n_offices": len(offices),
+        "rating_share": ratings,
     }
 
     def insert_half(first: int, last: int, seed: float) -> None:
@@ -644,8 +682,7 @@ def load_cases(
     if ratings:
         with _connect(url) as connection:
             connection.execute("SET LOCAL session_replication_role = replica")
-            connection.execute("SELECT setseed(0.5)")
-            rated = connection.execute(_RATINGS, {"now": now, "share": ratings}).rowcount
+            rated = connection.execute(_RATINGS, {"now": now, "rating_share": ratings}).rowcount
         phases["ratings"] = time.perf_counter() - mark
         mark = time.perf_counter()
 

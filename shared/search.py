@@ -14,8 +14,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy.orm import Session
 
 from shared.models.case import SEARCH_CONFIG, Case
 
@@ -63,9 +66,77 @@ def query_terms(query: str) -> list[str]:
     return list(terms)
 
 
+#: Up to this many matches, a search is "narrow": the matching cases are found by the index
+#: first, then ordered. Beyond it, the newest cases are read in order until a page is full.
+NARROW = 1000
+
+
 def matches(terms: list[str], dialect: str) -> ColumnElement[bool]:
     """The WHERE condition for cases holding every term, the way each database does it best."""
     if dialect == "postgresql":
-        vector = func.to_tsvector(SEARCH_CONFIG, Case.search_terms)
-        return vector.op("@@")(func.plainto_tsquery(SEARCH_CONFIG, " ".join(terms)))
+        return _vector(Case.search_terms).op("@@")(_tsquery(terms))
     return and_(*(Case.search_terms.contains(f" {term} ", autoescape=True) for term in terms))
+
+
+@dataclass(frozen=True)
+class Condition:
+    where: ColumnElement[bool]
+    #: At most NARROW cases match (always so on SQLite, which has no index to ask).
+    narrow: bool
+
+
+def condition(session: Session, terms: list[str]) -> Condition:
+    """The search condition for the queue, chosen by how many cases the terms match; asked
+    once per session and terms.
+
+    PostgreSQL's planner cannot tell a word in nine cases from one in ninety thousand well
+    enough: for a rare word it walks the newest cases looking for fifty matches and reads
+    (and parses) the whole table, for half a minute at a million cases. So on PostgreSQL the
+    index is asked first, for at most NARROW + 1 matches: a narrow search then reads just
+    those; a broad one is left to the planner."""
+    if session.get_bind().dialect.name != "postgresql":
+        return Condition(matches(terms, "sqlite"), narrow=True)
+    asked = session.info.setdefault("minyi.search", {})
+    key = tuple(terms)
+    if key not in asked:
+        asked[key] = _probe(session, terms)
+    return asked[key]
+
+
+def _probe(session: Session, terms: list[str]) -> Condition:
+    with _index_only(session):
+        found = session.scalars(
+            select(Case.id).where(matches(terms, "postgresql")).limit(NARROW + 1)
+        ).all()
+    if len(found) <= NARROW:
+        return Condition(Case.id.in_(found) if found else false(), narrow=True)
+    # Many matches: the planner's own choice (walking the newest cases, or the index and a
+    # sort) is right often enough; see benchmarks/queue_latency.py for where it is slow.
+    return Condition(matches(terms, "postgresql"), narrow=False)
+
+
+def _vector(text):
+    return func.to_tsvector(SEARCH_CONFIG, text)
+
+
+def _tsquery(terms: list[str]):
+    return func.plainto_tsquery(SEARCH_CONFIG, " ".join(terms))
+
+
+#: Memory for the probe's bitmap: with PostgreSQL's default (4 MB) a common word's bitmap
+#: goes lossy and every row of a lossy page is parsed again, ten times slower.
+PROBE_WORK_MEM = "32MB"
+
+
+@contextmanager
+def _index_only(session: Session) -> Iterator[None]:
+    """Within the transaction, only a bitmap scan of the search index, with memory enough."""
+    settings = {"enable_seqscan": "off", "enable_indexscan": "off", "work_mem": PROBE_WORK_MEM}
+    before = {name: session.scalar(select(func.current_setting(name))) for name in settings}
+    for name, value in settings.items():
+        session.execute(select(func.set_config(name, value, True)))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            session.execute(select(func.set_config(name, value, True)))

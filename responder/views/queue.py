@@ -94,7 +94,7 @@ def bulk_assign():
 
 EXPORT_COLUMNS = (
     N_("Tracking number"),
-    N_("Received"),
+    N_("Received at"),
     N_("Channel"),
     N_("Item"),
     N_("Kind"),

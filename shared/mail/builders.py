@@ -47,12 +47,16 @@ def acknowledgement(case: Case, passcode: str, settings: Mapping[str, Any]) -> O
 
 def follow_up_notice(case: Case, settings: Mapping[str, Any]) -> OutgoingMail:
     """Tells the office handling a case that the citizen wrote again."""
-    rendered = render(
-        "follow_up_notice",
-        "zh",
-        case=case,
-        case_url=f"{settings['RESPONDER_BASE_URL'].rstrip('/')}/cases/{case.tracking_number}",
-    )
+    return _to_office("follow_up_notice", case, settings)
+
+
+def reopened_notice(case: Case, settings: Mapping[str, Any]) -> OutgoingMail:
+    """Tells the office that the citizen was not satisfied and the case is theirs again."""
+    return _to_office("reopened_notice", case, settings)
+
+
+def _to_office(template: str, case: Case, settings: Mapping[str, Any]) -> OutgoingMail:
+    rendered = render(template, "zh", case=case, case_url=case_url(case, settings))
     return OutgoingMail(
         to_name=case.office.name,
         to_address=case.office.email,
@@ -98,22 +102,6 @@ def rating_url(case: Case, settings: Mapping[str, Any]) -> str:
     keep): signed with SECRET_KEY, good for this case only."""
     base = settings["PUBLIC_BASE_URL"].rstrip("/")
     return f"{base}/rate/{rating_token(settings['SECRET_KEY'], case.tracking_number)}"
-
-
-def reopened_notice(case: Case, settings: Mapping[str, Any]) -> OutgoingMail:
-    """Tells the office that the citizen was not satisfied and the case is theirs again."""
-    rendered = render(
-        "reopened_notice",
-        "zh",
-        case=case,
-        case_url=f"{settings['RESPONDER_BASE_URL'].rstrip('/')}/cases/{case.tracking_number}",
-    )
-    return OutgoingMail(
-        to_name=case.office.name,
-        to_address=case.office.email,
-        subject=rendered.subject,
-        body=rendered.body,
-    )
 
 
 def case_url(case: Case, settings: Mapping[str, Any]) -> str:

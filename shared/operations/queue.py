@@ -12,11 +12,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from shared import search
 from shared.db import utcnow
 from shared.models import Case, CaseStatus, NoticeItem, Office, StaffUser
 from shared.operations.access import visible_cases
 from shared.operations.deadlines import SHANGHAI
-from shared.search import matches, query_terms
+from shared.search import query_terms
 from shared.security import UNAMBIGUOUS, normalise_tracking_number
 
 PAGE_SIZE = 50
@@ -142,7 +143,14 @@ def _search(session: Session, query: str):
     terms = query_terms(query)
     if not terms:
         return Case.id.is_(None)  # nothing searchable: nothing found
-    return matches(terms, session.get_bind().dialect.name)
+    return search.condition(session, terms).where
+
+
+def _narrow_search(session: Session, query: str) -> bool:
+    terms = query_terms(query)
+    if not terms or _TRACKING_NUMBER.fullmatch(normalise_tracking_number(query)):
+        return True
+    return search.condition(session, terms).narrow
 
 
 def _shanghai_midnight(day: date) -> datetime:
@@ -199,11 +207,14 @@ COUNTED_STATUSES = (CaseStatus.RECEIVED, CaseStatus.ASSIGNED, CaseStatus.REPLIED
 
 def counts(
     session: Session, user: StaffUser, filters: QueueFilters, *, now: datetime | None = None
-) -> dict[str, int]:
+) -> dict[str, int] | None:
     """How many cases each status tab and the overdue tab would show with the other filters.
 
     Only the working statuses are counted: closed cases pile up by the hundred thousand and
-    counting them on every page view would cost more than the number is worth."""
+    counting them on every page view would cost more than the number is worth. A search
+    that matches many thousands of cases is not counted either (None)."""
+    if filters.q and not _narrow_search(session, filters.q):
+        return None
     others = filters.without("status").without("overdue")
     by_status = filtered(session, user, others, now=now).where(Case.status.in_(COUNTED_STATUSES))
     rows = session.execute(

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import ClassVar
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, pre_load
 
 from shared.i18n import N_
 
@@ -48,3 +48,17 @@ class Line(Text):
 def non_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError(N_("This field cannot be empty."))
+
+
+class BlankIsAbsent:
+    """Schema mixin: an empty optional field (a form sends every field) means "not given"."""
+
+    @pre_load
+    def _blank_is_absent(self, data, **_kwargs):
+        if not isinstance(data, dict):
+            return data
+        optional = {name for name, field in self.fields.items() if not field.required}
+        return {
+            key: None if key in optional and isinstance(value, str) and not value.strip() else value
+            for key, value in data.items()
+        }

@@ -12,7 +12,6 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
-    pre_load,
     validate,
     validates,
     validates_schema,
@@ -20,7 +19,7 @@ from marshmallow import (
 
 from shared.i18n import N_
 from shared.models import Category, Channel
-from shared.schemas.fields import Line, Text, non_blank
+from shared.schemas.fields import BlankIsAbsent, Line, Text, non_blank
 
 NAME_MAX = 200
 KEYWORDS_MAX = 200
@@ -57,7 +56,7 @@ class RuleFields:
     sender_domain: str | None = None
 
 
-class RuleInputSchema(Schema):
+class RuleInputSchema(BlankIsAbsent, Schema):
     """The rule form. Which offices and items exist is given when the schema is made."""
 
     class Meta:
@@ -110,17 +109,6 @@ class RuleInputSchema(Schema):
     def __init__(self, choices: RuleChoices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.choices = choices
-
-    @pre_load
-    def _blank_is_absent(self, data, **_kwargs):
-        """An empty optional field (a form sends every field) means "no such condition"."""
-        if not isinstance(data, dict):
-            return data
-        optional = {name for name, field in self.fields.items() if not field.required}
-        return {
-            key: None if key in optional and isinstance(value, str) and not value.strip() else value
-            for key, value in data.items()
-        }
 
     @validates("office")
     def _active_office(self, value: str, **_kwargs) -> None:

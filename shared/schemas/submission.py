@@ -13,7 +13,6 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
-    pre_load,
     validate,
     validates,
     validates_schema,
@@ -22,7 +21,7 @@ from marshmallow import (
 from shared.attachments import Upload
 from shared.i18n import N_
 from shared.models import Category, Channel
-from shared.schemas.fields import Line, Text, non_blank
+from shared.schemas.fields import BlankIsAbsent, Line, Text, non_blank
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BODY_MAX = 5000
@@ -64,7 +63,7 @@ _OPTIONAL = {"invalid": N_("Enter text.")}
 _BOOLEAN = {"invalid": N_("Choose yes or no.")}
 
 
-class FeedbackInputSchema(Schema):
+class FeedbackInputSchema(BlankIsAbsent, Schema):
     """A comment from the public: the web form and ``POST /api/v1/feedback``."""
 
     class Meta:
@@ -124,17 +123,6 @@ class FeedbackInputSchema(Schema):
     anonymous = fields.Boolean(load_default=False, error_messages=_BOOLEAN)
     confidential = fields.Boolean(load_default=False, error_messages=_BOOLEAN)
     publish_consent = fields.Boolean(load_default=False, error_messages=_BOOLEAN)
-
-    @pre_load
-    def _blank_is_absent(self, data, **_kwargs):
-        """An empty optional field (a form sends every field) means "not given"."""
-        if not isinstance(data, dict):
-            return data
-        optional = {name for name, field in self.fields.items() if not field.required}
-        return {
-            key: None if key in optional and isinstance(value, str) and not value.strip() else value
-            for key, value in data.items()
-        }
 
     @validates("phone")
     def _phone(self, value: str | None, **_kwargs) -> None:

@@ -77,3 +77,31 @@ def test_search_stays_inside_the_officers_offices(db, demo):
     make_case(db, body="财务报销问题")  # routed to finance
     make_staff(db, "cyber1", "officer", ["cyber"])
     assert _found(db, "cyber1", "财务") == set()
+
+
+def test_broad_and_narrow_searches_find_the_same(db, demo, monkeypatch):
+    """Whether the index is read first (few matches) or the newest cases are walked (many),
+    the same cases are found; a broad search leaves the tab counts out."""
+    from shared import search
+    from shared.operations.queue import counts
+
+    numbers = {make_case(db, body=f"第{i}份财务报销材料").case.tracking_number for i in range(3)}
+    make_case(db, body="路灯坏了")
+    make_staff(db, "triage1", "triager")
+    assert _found(db, "triage1", "财务") == numbers
+    monkeypatch.setattr(search, "NARROW", 1)
+    assert _found(db, "triage1", "财务") == numbers
+    assert _found(db, "triage1", "报销材料") == numbers
+    assert _found(db, "triage1", "皮影") == set()
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from shared.models import StaffUser
+
+    with db.session() as session:
+        user = session.scalar(select(StaffUser).options(selectinload(StaffUser.offices)))
+        broad = counts(session, user, QueueFilters(q="财务"))
+        narrow = counts(session, user, QueueFilters(q="路灯"))
+    dialect = db.engine.dialect.name
+    assert broad is None if dialect == "postgresql" else broad["assigned"] == 3
+    assert narrow["received"] == 1

@@ -38,6 +38,7 @@ def upgrade() -> None:
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("search_terms", sa.Text(), nullable=False, server_default=""))
         batch_op.create_index("ix_case_reply_due", ["reply_due"], unique=False)
+        batch_op.create_index("ix_case_status_office", ["status", "office_id"], unique=False)
 
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("event", sa.JSON(), nullable=True))
@@ -98,6 +99,7 @@ def downgrade() -> None:
         batch_op.drop_column("event")
 
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_status_office")
         batch_op.drop_index("ix_case_reply_due")
         batch_op.drop_column("search_terms")
 
