@@ -277,21 +277,31 @@ def raw_first_page(url: str, statements, warmup: int, repeat: int) -> Query:
 
 
 def explain(url: str, statements, timeout: float) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of each statement; plain EXPLAIN if that takes too long."""
-    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
-        connection.execute(f"SET statement_timeout = {int(timeout * 1000)}")
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement on the case table, in one transaction
+    where the planner settings the code changed (``set_config``) are changed again; plain
+    EXPLAIN if ANALYZE takes too long."""
+    with psycopg.connect(libpq_url(url)) as connection:
+        connection.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
         for statement, parameters in statements:
+            if "set_config" in statement:
+                connection.execute(statement, parameters or None)
+                print(f"\n--- {' '.join(statement.split())}, {parameters}")
+                continue
+            if '"case"' not in statement:
+                continue
             print(f"\n--- {' '.join(statement.split())[:300]}")
             print(f"    parameters: {parameters}")
             try:
-                plan = connection.execute(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters or None
-                ).fetchall()
+                with connection.transaction():  # a savepoint: a timeout spoils only this
+                    plan = connection.execute(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters or None
+                    ).fetchall()
             except psycopg.errors.QueryCanceled:
                 print(f"    (not finished after {timeout:.0f} s: EXPLAIN without ANALYZE)")
                 plan = connection.execute("EXPLAIN " + statement, parameters or None).fetchall()
             for (text,) in plan:
                 print(f"    {text}")
+        connection.rollback()
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -427,9 +437,7 @@ def main() -> None:
                     with contextlib.suppress(OperationalError):
                         query.run(session, user)
 
-            captured = recorder.capture(once)
-            captured = [(sql, p) for sql, p in captured if '"case"' in sql]
-            explain(args.url, captured, 4 * args.timeout)
+            explain(args.url, recorder.capture(once), 4 * args.timeout)
     database.dispose()
 
 

@@ -76,8 +76,8 @@ class Case(Base):
         Index("ix_case_status_received", "status", "received_at", "id"),
         Index("ix_case_office_received", "office_id", "received_at", "id"),
         Index("ix_case_reply_due", "reply_due"),
-        # The queue's counts per status within an officer's offices.
-        Index("ix_case_status_office", "status", "office_id"),
+        # The queue's counts per status (and overdue) within an officer's offices: index only.
+        Index("ix_case_status_office", "status", "office_id", "reply_due"),
         # Search (PostgreSQL): the character bigrams of subject and text, see shared.search.
         Index(
             "ix_case_search",

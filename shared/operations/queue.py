@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import Session, defer, selectinload
 
 from shared import search
 from shared.db import utcnow
@@ -168,16 +168,14 @@ def list_cases(
 ) -> Page:
     """One page of cases, newest first; ``cursor`` continues after the previous page."""
     statement = filtered(session, user, filters, now=now).options(
-        selectinload(Case.office), selectinload(Case.notice_item), selectinload(Case.cluster)
+        selectinload(Case.office),
+        selectinload(Case.notice_item),
+        selectinload(Case.cluster),
+        defer(Case.search_terms),  # a kilobyte a case that no list shows
     )
     if cursor:
-        received_at, case_id = decode_cursor(cursor)
-        statement = statement.where(
-            or_(
-                Case.received_at < received_at,
-                and_(Case.received_at == received_at, Case.id < case_id),
-            )
-        )
+        # A row value, so the database seeks in the (received_at, id) index to the cursor.
+        statement = statement.where(tuple_(Case.received_at, Case.id) < decode_cursor(cursor))
     rows = list(
         session.scalars(
             statement.order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)

@@ -38,7 +38,9 @@ def upgrade() -> None:
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("search_terms", sa.Text(), nullable=False, server_default=""))
         batch_op.create_index("ix_case_reply_due", ["reply_due"], unique=False)
-        batch_op.create_index("ix_case_status_office", ["status", "office_id"], unique=False)
+        batch_op.create_index(
+            "ix_case_status_office", ["status", "office_id", "reply_due"], unique=False
+        )
 
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("event", sa.JSON(), nullable=True))
