@@ -347,8 +347,10 @@ def fill_template(
     """A template's text with its variables filled in for this case: {name}, {tracking_number},
     {received_date}, {reply_due}, {office}, {today}, {staff}. Unknown ones stay as written."""
     now = now or utcnow()
+    # A confidential citizen's name is not filled in for those who may not see it.
+    name = case.submitter_name if access.may_see_submitter(user, case) else ""
     values = _Blank(
-        name=case.submitter_name or "",
+        name=name or "",
         tracking_number=case.tracking_number,
         received_date=_date(case.received_at),
         reply_due=_date(case.reply_due),

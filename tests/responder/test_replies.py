@@ -268,3 +268,16 @@ def test_reply_mail_threads_on_the_citizens_own_mail(db, demo):
     mail = _mails(db, case.tracking_number)[-1]
     assert mail.headers["In-Reply-To"] == "<citizen-2@mail.cn>"
     assert "<citizen-2@mail.cn>" in mail.headers["References"]
+
+
+def test_template_does_not_reveal_a_confidential_name_to_an_officer(db, demo, responder_client):
+    """{name} stays empty for an officer when the citizen asked for confidentiality."""
+    make_staff(db, "fin1", "officer", ["finance"])
+    number = make_case(
+        db, body="财务报销不公开", name="王秘密", confidential=True
+    ).case.tracking_number
+    with db.session() as session:
+        answer_id = session.scalar(select(ReplyTemplate.id).where(ReplyTemplate.name == "答复意见"))
+    log_in(responder_client, "fin1")
+    html = responder_client.get(f"/cases/{number}?template={answer_id}").get_data(as_text=True)
+    assert "王秘密" not in html and number in html
