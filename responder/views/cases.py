@@ -158,6 +158,7 @@ def _act(tracking_number: str, step: Callable[[Session, Case, CaseStep], object]
         values = case_step_input.load(request.form.to_dict())
         with current_db().transaction() as session:
             step(session, _visible_case(session, tracking_number), values)
+            still_visible = access.case_for(session, _user(), tracking_number) is not None
     except NotAllowed:
         abort(403)
     except StepRefused as error:
@@ -167,9 +168,8 @@ def _act(tracking_number: str, step: Callable[[Session, Case, CaseStep], object]
             flash(" ".join(messages), "error")
     else:
         flash(done, "done")
-        with current_db().session() as session:
-            if access.case_for(session, _user(), tracking_number) is None:
-                return redirect(url_for("queue.index"), 303)
+        if not still_visible:
+            return redirect(url_for("queue.index"), 303)
     return redirect(url_for("cases.show", tracking_number=tracking_number), 303)
 
 

@@ -18,10 +18,9 @@ from shared.i18n import N_
 from shared.models import Case, CaseStatus, Message, MessageKind, Office, StaffUser
 from shared.operations import access, audit, duplicates
 from shared.operations.access import Action
-from shared.operations.errors import NotAllowed, StepRefused
+from shared.operations.errors import NotAllowed, StepRefused, stated_reason
 
 NOTE_MAX = 5000
-REASON_MAX = 1000
 
 
 class CaseActionError(StepRefused):
@@ -160,12 +159,7 @@ def _require_open(case: Case) -> None:
 
 
 def _reason(reason: str | None, *, required: bool = False) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise CaseActionError(N_("Give the reason."), "reason")
-    if len(reason) > REASON_MAX:
-        raise CaseActionError(N_("Keep the reason to 1000 characters or fewer."), "reason")
-    return reason
+    return stated_reason(reason, required=required, refusal=CaseActionError)
 
 
 def _event(

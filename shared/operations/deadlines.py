@@ -35,7 +35,7 @@ from shared.models import (
 )
 from shared.operations import audit
 from shared.operations import calendar as working_calendar
-from shared.operations.errors import NotAllowed, StepRefused
+from shared.operations.errors import NotAllowed, StepRefused, stated_reason
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACKNOWLEDGE_DAYS = 15
@@ -44,7 +44,6 @@ REPLY_DAYS = 60
 MAX_EXTENSION_DAYS = 30
 #: Re-handling (重办) after an unsatisfied rating is due this many working days after reopening.
 REHANDLING_WORKING_DAYS = 15
-REASON_MAX = 1000
 
 
 class DeadlineError(StepRefused):
@@ -188,11 +187,7 @@ def request_extension(
         raise DeadlineError(N_("An extension of this case already waits for approval."))
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
         raise DeadlineError(N_("An extension is 1 to 30 days."), "days")
-    reason = (reason or "").strip()
-    if not reason:
-        raise DeadlineError(N_("Give the reason."), "reason")
-    if len(reason) > REASON_MAX:
-        raise DeadlineError(N_("Keep the reason to 1000 characters or fewer."), "reason")
+    reason = stated_reason(reason, required=True, refusal=DeadlineError)
     case.extension_days = days
     case.extension_reason = reason
     case.extension_approved_by_id = None
@@ -244,11 +239,7 @@ def reject_extension(session: Session, approver: StaffUser, case: Case, reason: 
         raise DeadlineError(N_("Nobody approves their own extension."))
     if not may_approve_extension(approver, case, session):
         raise NotAllowed("reject_extension")
-    reason = (reason or "").strip()
-    if not reason:
-        raise DeadlineError(N_("Give the reason."), "reason")
-    if len(reason) > REASON_MAX:
-        raise DeadlineError(N_("Keep the reason to 1000 characters or fewer."), "reason")
+    reason = stated_reason(reason, required=True, refusal=DeadlineError)
     days = case.extension_days
     case.extension_days = 0
     case.extension_reason = None

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
 from shared.i18n import N_
-from shared.operations.cases import NOTE_MAX, REASON_MAX
+from shared.operations.cases import NOTE_MAX
+from shared.operations.errors import REASON_MAX
 from shared.schemas.fields import Line, Text
 
 
