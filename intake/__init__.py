@@ -12,7 +12,7 @@ from shared.web import configure_app, json_http_errors
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    from intake.views import api, openapi, track, web
+    from intake.views import answered, api, openapi, track, web
 
     app = Flask(__name__)
     configure_app(app, config)  # settings, database, language, CSRF, health: first
@@ -21,5 +21,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(track.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(answered.bp)
     json_http_errors(app)
     return app

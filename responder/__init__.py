@@ -18,12 +18,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         account,
         admin,
         api,
+        audit,
         auth,
+        calendar,
         cases,
         clusters,
+        notices,
+        offices,
         queue,
         replies,
+        reply_templates,
+        reports,
         rules,
+        staff,
     )
 
     app = Flask(__name__)
@@ -40,7 +47,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(rules.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(notices.bp)
+    app.register_blueprint(offices.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(reply_templates.bp)
+    app.register_blueprint(calendar.bp)
+    app.register_blueprint(audit.bp)
     app.add_template_filter(sanitised_html)
     json_http_errors(app)
     return app

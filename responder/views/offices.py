@@ -1,0 +1,15 @@
+"""Offices (placeholder: being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from responder.views.access import admin_required
+
+bp = Blueprint("offices", __name__, url_prefix="/admin/offices")
+
+
+@bp.get("/")
+@admin_required
+def index():
+    return "Offices"
