@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import pytest
@@ -26,9 +27,13 @@ from shared.models import (
     Case,
     CaseCluster,
     Message,
+    Notice,
+    NoticeItem,
     Office,
     OutboxEmail,
     Reply,
+    ReplyTemplate,
+    ReportArchive,
     Review,
     RoutingRule,
     StaffUser,
@@ -151,6 +156,12 @@ class World:
     outbox_id: int
     reply_id: int  # the finance officer's reply, waiting for review
     token_id: int  # the finance officer's API token
+    notice_id: int
+    item_id: int
+    office_id: int  # finance
+    staff_id: int  # the finance officer
+    template_id: int
+    archive_id: int  # the finance office's archived monthly report
     tokens: dict[str, str] = field(default_factory=dict)  # username -> API token
 
     def markers(self) -> dict[str, str]:
@@ -182,6 +193,16 @@ PARAMETERS = {
     "outbox_id": lambda world: world.outbox_id,
     "reply_id": lambda world: world.reply_id,
     "token_id": lambda world: world.token_id,
+    "notice_id": lambda world: world.notice_id,
+    "item_id": lambda world: world.item_id,
+    "office_id": lambda world: world.office_id,
+    "staff_id": lambda world: world.staff_id,
+    "template_id": lambda world: world.template_id,
+    "archive_id": lambda world: world.archive_id,
+    "year": lambda world: 2027,
+    "month": lambda world: "2026-10",
+    "format": lambda world: "json",
+    "token": lambda world: "0123456789abcdef0123456789abcdef",
 }
 
 #: Who may use a route with this parameter (the positive control); otherwise the admin.
@@ -255,10 +276,29 @@ def _world(db) -> World:
             token_id=session.scalar(
                 select(ApiToken.id).join(StaffUser).where(StaffUser.username == "fin1")
             ),
+            notice_id=session.scalar(select(func.min(Notice.id))),
+            item_id=session.scalar(select(NoticeItem.id).where(NoticeItem.code == "XC21-04")),
+            office_id=secret_row.office_id,
+            staff_id=author.id,
+            template_id=session.scalar(select(func.min(ReplyTemplate.id))),
+            archive_id=_archived_report(session, secret_row.office_id),
             tokens=tokens,
         )
     assert world.cluster_id is not None and world.rule_id is not None
     return world
+
+
+def _archived_report(session, office_id: int) -> int:
+    """The finance office's report for October, as the archive keeps it."""
+    archive = ReportArchive(
+        month=date(2026, 10, 1),
+        format="json",
+        office_id=office_id,
+        blob_sha256=store_blob(session, b'{"month": "2026-10", "secret": "XYZZY"}'),
+    )
+    session.add(archive)
+    session.flush()
+    return archive.id
 
 
 def _snapshot(db, world: World) -> dict:
