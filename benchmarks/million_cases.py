@@ -5,41 +5,56 @@ volume (the queue's latency, the monthly report).
     prepare_schema(url)           # an empty, migrated database with the demo notice and offices
     stats = load_cases(url, 1_000_000)
 
-What is loaded, as three years of a county propaganda department's public feedback:
+What is loaded, as two years of a county propaganda department's public feedback:
 
-- ``received_at`` spread over the three years up to now, rising (the last month sees twice
-  the cases of the first); ids grow with time, as they do in production, except that calls,
-  letters and visits are registered up to two days after they were received;
+- ``received_at`` over the 24 Asia/Shanghai calendar months ending with last month, and the
+  current month up to now (about 40,000 cases a month at a million): a gentle rise over the
+  two years, last month busier (x1.45, the month the report benchmark measures), fewer
+  comments at the weekend, between 06:00 and 23:00; ids grow with time, as they do in
+  production, except that calls, letters and visits are registered up to two days after
+  they were received;
 - texts from a pool of a few thousand distinct subjects and bodies (finance, online opinion,
   theory study, civilisation practice, the media centre...) with ``search_terms`` computed by
   :func:`shared.search.search_terms` once per distinct text; the common words (财务, 舆情,
   融媒体...) match tens of thousands of cases each, the rare ones (皮影, 谣言) a few dozen;
+- duplicates and campaigns: 1.5% of the cases repeat the text of a case received a few hours
+  before (``duplicate_of``, and both in a ``duplicate`` cluster); a third of the two-day
+  windows hold a campaign, 3% of their cases with one same text (a ``campaign`` cluster);
+  the ``case_cluster`` rows are labelled as :mod:`shared.operations.duplicates` labels them;
 - the demo notice's 8 offices, weighted, the office following the text's topic (12% sent
   elsewhere), its notice items, categories (inquiries with the demo's short deadlines) and
   channels; cases still in triage have no office;
 - a reply delay per case: cases whose answer would lie in the future are still open (about
   3% of all, nearly all recent; a tenth of them in triage, without an office, the others
   assigned), one answer in twenty comes after the deadline, and a few cases were forgotten
-  and are open and overdue; a few percent are rejected or spam. ``accepted_at``,
-  ``acknowledge_by``, ``reply_due`` (end of the Asia/Shanghai day; calendar days, no
-  holidays; inquiries get the demo's short limits), extensions, ``first_replied_at``,
-  ``closed_at`` and ``updated_at`` agree with ``received_at`` and with now;
+  and are open and overdue; 2% are rejected, 3% spam. ``accepted_at``, ``acknowledge_by``,
+  ``reply_due`` (end of the Asia/Shanghai day; calendar days, no holidays; inquiries get the
+  demo's short limits), ``first_replied_at``, ``closed_at`` and ``updated_at`` agree with
+  ``received_at`` and with now; 3% of the handled cases got an extension of 10 to 30 days
+  (granted: ``extension_approved_by`` set, counted in ``reply_due``);
 - ``ratings`` (a share, default 0.35) of the answered cases are rated within a week of the
-  answer and closed then; the unsatisfied ones (7%) are reopened (``reopened_count``) and
-  closed some weeks later; the others are closed by the worker 15 days after the answer
-  (``tracking.RATING_WINDOW_DAYS``), so "replied" is the last fortnight's answers. The rating
-  rows are inserted too, dated when they came.
+  answer and closed then; the unsatisfied ones (7%) are reopened (``reopened_count``, a new
+  ``reply_due`` three weeks on) and closed some weeks later; the others are closed by the
+  worker 15 days after the answer (``tracking.RATING_WINDOW_DAYS``), so "replied" is the last
+  fortnight's answers. The rating rows are inserted too, dated when they came;
+- the replies sent (state ``sent``): the answer or refusal of every answered case, a second
+  answer of each case reopened and closed since, the notice of each extension;
+- audit events as the operations write them: ``case.extension_requested`` and
+  ``case.extension_approved`` (by two staff users, ``bench-officer`` and ``bench-reviewer``),
+  ``case.reopened``, ``case.marked_duplicate`` and ``case.clustered``.
 
-Not loaded: messages, replies, audit events, fingerprints and clusters.
+Not loaded: messages, reviews, other audit events, fingerprints.
 
 The rows are generated inside PostgreSQL (INSERT … SELECT over generate_series, joined to the
 text pool that is COPYed in first) in two halves on two connections, with foreign-key triggers
-off (the rows are consistent by construction). The case table's B-trees and unique
-constraints are dropped first and built again afterwards by sorting; the GIN search index is
-kept, so that its cost, to_tsvector() of every row (some 150 µs of CPU each) and the GIN
-entries, is shared by the two inserting connections (CREATE INDEX of a GIN index runs on one
-core). That index is most of the load time. Then VACUUM (ANALYZE), which sets the visibility
-map as autovacuum would, for index-only scans.
+off (the rows are consistent by construction). The draws that another row must find again
+(which text a duplicate repeats, who is in a campaign, which cases were rated) are hashes of
+the id; the others are random() under a seed per half, so a load is reproducible. The case
+table's B-trees and unique constraints are dropped first and built again afterwards by
+sorting; the GIN search index is kept, so that its cost, to_tsvector() of every row (some
+150 µs of CPU each) and the GIN entries, is shared by the two inserting connections (CREATE
+INDEX of a GIN index runs on one core). That index is most of the load time. Then VACUUM
+(ANALYZE), which sets the visibility map as autovacuum would, for index-only scans.
 """
 
 from __future__ import annotations
@@ -48,7 +63,9 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy import make_url, select
@@ -56,12 +73,31 @@ from sqlalchemy import make_url, select
 from shared import migrate
 from shared.db import Database
 from shared.demo.seed import DEMO_OFFICES, NOTICE_SLUG, seed_demo
-from shared.models import Notice, NoticeItem, Office
+from shared.models import Notice, NoticeItem, Office, Role, StaffUser
+from shared.operations.staff import create_staff
 from shared.search import search_terms
 from shared.security import UNAMBIGUOUS
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/minyi_bench"
-SPAN_DAYS = 3 * 365
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: Full calendar months loaded before the current one (which is loaded up to now).
+MONTHS = 24
+#: Weight of last month against the trend: the month the report benchmark measures is busy.
+LAST_MONTH_WEIGHT = 1.45
+#: Weight of a day by weekday, Monday first: fewer comments at the weekend.
+WEEKDAY_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 0.95, 0.55, 0.45)
+SPAM_SHARE = 0.03
+REJECTED_SHARE = 0.02
+#: Cases that repeat the text of one received a few hours before (duplicate_of).
+DUPLICATE_SHARE = 0.015
+#: Share of the two-day windows with a campaign, and of their cases that join it.
+CAMPAIGN_WINDOWS = 0.35
+CAMPAIGN_SHARE = 0.03
+#: Handled cases whose answer deadline was extended (granted).
+EXTENSION_SHARE = 0.033
+#: Staff users who asked for and granted the extensions, marked duplicates.
+BENCH_OFFICER = "bench-officer"
+BENCH_REVIEWER = "bench-reviewer"
 POOL_SIZE = 4000
 RARE_POOL_SIZE = 40
 #: Share of cases whose text comes from the rare pool (皮影, 谣言...): 50 per million.
@@ -328,29 +364,45 @@ class LoadStats:
 
 _POOL_TABLE = "bench_text_pool"
 
-#: One half of the cases. Layer by layer: the random draws, then the dates and limits, then the
-#: status; every draw is random() under a seed set per half, so a load is reproducible.
+#: One half of the cases. Layer by layer: who repeats whom, the random draws, then the dates
+#: and limits, then the status. The draws another row must find again are hashes of the id
+#: (:func:`_hashed`); the others are random() under a seed set per half, so a load is reproducible.
 _INSERT = """
-WITH draws AS (
-    SELECT g,
-        CASE WHEN random() < %(rare_share)s
-             THEN %(common)s + floor(random() * %(rare)s)::int
-             ELSE floor(random() * %(common)s)::int END AS pick,
+WITH ids AS (
+    SELECT g, {in_campaign_g} AS in_campaign,
+        {duplicate_candidate_g} AS duplicate_candidate,
+        g - 1 - floor({source_draw} * 400)::int8 AS source
+    FROM generate_series(%(first)s::int8, %(last)s::int8) AS g
+), roles AS (
+    SELECT g, in_campaign,
+        CASE WHEN duplicate_candidate AND NOT in_campaign AND source >= 1
+                  AND {plain_source} THEN source END AS duplicate_of
+    FROM ids
+), draws AS (
+    SELECT g, duplicate_of,
+        CASE WHEN in_campaign THEN {campaign_pick_g}
+             WHEN duplicate_of IS NOT NULL THEN {base_pick_duplicate_of}
+             ELSE {base_pick_g} END AS pick,
+        CASE WHEN in_campaign THEN %(count)s + 1 + g / %(block)s
+             WHEN duplicate_of IS NOT NULL THEN duplicate_of END AS cluster_id,
         random() AS r_channel, random() AS r_kind, random() AS r_delay, random() AS r_late,
         random() AS r_close, random() AS r_office, random() AS r_item, random() AS r_triage,
         random() AS r_person, random() AS r_flags, random() AS r_ext, random() AS r_accept,
         random() AS r_late_entry
-    FROM generate_series(%(first)s::int, %(last)s::int) AS g
+    FROM roles
+), bucketed AS (
+    SELECT d.*, width_bucket(g, %(firsts)s::int8[]) AS day FROM draws d
 ), texts AS (
     SELECT d.*, p.subject, p.body, p.search_terms, p.office_id AS text_office_id,
         p.item_id AS text_item_id, p.category,
         CASE WHEN r_channel < 0.55 THEN 'web' WHEN r_channel < 0.70 THEN 'email'
              WHEN r_channel < 0.74 THEN 'api' WHEN r_channel < 0.89 THEN 'phone'
              WHEN r_channel < 0.96 THEN 'letter' ELSE 'visit' END AS channel,
-        -- volume rises linearly over the span: the inverse of its cumulative share
-        %(start)s::timestamptz + make_interval(
-            secs => %(span)s * (sqrt(1 + 3 * g::float8 / %(count)s) - 1)) AS registered_at
-    FROM draws d JOIN bench_text_pool p ON p.idx = d.pick
+        -- the day's ids spread evenly over its hours
+        (%(starts)s::timestamptz[])[day] + make_interval(secs => (%(spans)s::float8[])[day]
+            * (g - (%(firsts)s::int8[])[day] + 0.5)
+            / ((%(ends)s::int8[])[day] - (%(firsts)s::int8[])[day])) AS registered_at
+    FROM bucketed d JOIN bench_text_pool p ON p.idx = d.pick
 ), dated AS (
     SELECT t.*,
         CASE WHEN channel IN ('phone', 'letter', 'visit')
@@ -358,9 +410,15 @@ WITH draws AS (
              ELSE registered_at END AS received_at,
         CASE WHEN category = 'inquiry' THEN 19 ELSE 60 END AS reply_days,
         CASE WHEN category = 'inquiry' THEN 5 ELSE 15 END AS ack_days,
-        CASE WHEN r_ext < 0.03 THEN 30 ELSE 0 END AS extension_days,
-        CASE WHEN r_kind < 0.015 THEN 'spam' WHEN r_kind < 0.045 THEN 'rejected'
-             WHEN r_kind < 0.047 THEN 'forgotten' ELSE 'answered' END AS kind
+        -- granted extensions of cases being handled (none in triage)
+        CASE WHEN r_ext < %(extension_share)s AND r_kind >= %(rejected_until)s
+                  AND r_triage >= 0.1
+             THEN 10 + floor(r_ext / %(extension_share)s * 21)::int ELSE 0 END
+            AS extension_days,
+        CASE WHEN r_kind < %(spam_share)s THEN 'spam'
+             WHEN r_kind < %(rejected_until)s THEN 'rejected'
+             WHEN r_kind < %(rejected_until)s + 0.002 THEN 'forgotten'
+             ELSE 'answered' END AS kind
     FROM texts t
 ), timed AS (
     SELECT d.*,
@@ -409,8 +467,8 @@ INSERT INTO "case" (
     body, search_terms, submitter_name, submitter_phone, submitter_email, submitter_address,
     anonymous, confidential, publish_consent, published, language, status, office_id,
     routing_explanation, received_at, accepted_at, acknowledge_by, reply_due, extension_days,
-    extension_reason, first_replied_at, closed_at, close_reason, reopened_count, updated_at,
-    reply_token, channel_details)
+    extension_reason, extension_approved_by_id, first_replied_at, closed_at, close_reason,
+    reopened_count, updated_at, duplicate_of_id, cluster_id, reply_token, channel_details)
 SELECT g,
     -- a bijection of the id onto 29^8 codes, spelled in the tracking-number alphabet
     {tracking_number},
@@ -438,8 +496,16 @@ SELECT g,
     CASE WHEN status IN ('assigned', 'replied', 'closed')
          THEN least(received_at + make_interval(secs => 86400 * (0.1 + 4 * r_accept)),
                     %(now)s) END,
-    acknowledge_by, reply_due, extension_days,
+    acknowledge_by,
+    -- reopened (重办): a new deadline, three weeks after the unsatisfied rating
+    CASE WHEN rated AND unsatisfied AND rated_at <= %(now)s
+         THEN (date_trunc('day', rated_at AT TIME ZONE 'Asia/Shanghai')
+               + make_interval(days => 21, hours => 23, mins => 59, secs => 59))
+              AT TIME ZONE 'Asia/Shanghai'
+         ELSE reply_due END,
+    extension_days,
     CASE WHEN extension_days > 0 THEN '情况复杂，需要会同有关单位调查核实' END,
+    CASE WHEN extension_days > 0 THEN %(reviewer_id)s::int END,
     CASE WHEN status IN ('replied', 'closed', 'rejected')
               OR status = 'assigned' AND rated AND answered_at <= %(now)s THEN answered_at END,
     CASE WHEN status = 'closed' THEN closes_at
@@ -454,6 +520,7 @@ SELECT g,
                 WHEN 'replied' THEN answered_at
                 WHEN 'spam' THEN received_at + make_interval(secs => 3600 * (1 + 40 * r_delay))
                 ELSE received_at END,
+    duplicate_of, cluster_id,
     md5('reply-token:' || g),
     '{}'::json
 FROM statused
@@ -492,6 +559,36 @@ def _uniform(multiplier: int, modulus: int) -> str:
     return f"(((g::int8 * {multiplier}) %% {modulus})::float8 / {modulus})"
 
 
+def _hashed(expression: str, seed: int) -> str:
+    """A draw in [0, 1) that is a hash of the id ``expression``: another row can compute it
+    again (which text a duplicate repeats). 52 bits of PostgreSQL's own 64-bit hash."""
+    return (
+        f"((hashint8extended(({expression})::int8, {seed}) & 4503599627370495)::float8"
+        " / 4503599627370496)"
+    )
+
+
+def _in_campaign(case_id: str) -> str:
+    """The case is one of a campaign: its two-day window of ids (``block``) has one."""
+    window = f"({case_id}) / %(block)s"
+    return (
+        f"({_hashed(case_id, 4)} < {CAMPAIGN_SHARE} AND {_hashed(window, 5)} < {CAMPAIGN_WINDOWS})"
+    )
+
+
+def _duplicate_candidate(case_id: str) -> str:
+    return f"({_hashed(case_id, 7)} < {DUPLICATE_SHARE})"
+
+
+def _base_pick(case_id: str) -> str:
+    """The text of a case that repeats nothing: a common one, or now and then a rare one."""
+    return (
+        f"CASE WHEN {_hashed(case_id, 1)} < %(rare_share)s"
+        f" THEN %(common)s + floor({_hashed(case_id, 2)} * %(rare)s)::int"
+        f" ELSE floor({_hashed(case_id, 3)} * %(common)s)::int END"
+    )
+
+
 _DRAWS = {
     "rated": _uniform(2654435761, 1000003),
     "rating_value": _uniform(40503, 1009),
@@ -499,9 +596,210 @@ _DRAWS = {
 }
 _SCRAMBLE = 982451653  # a prime, so coprime with 29^8
 _INSERT = _INSERT.replace("{tracking_number}", _tracking_number_sql())
+_ROLES = {
+    "in_campaign_g": _in_campaign("g"),
+    "duplicate_candidate_g": _duplicate_candidate("g"),
+    "source_draw": _hashed("g", 8),
+    # the case repeated is itself neither a duplicate nor in a campaign: no chains
+    "plain_source": f"NOT {_in_campaign('source')} AND NOT {_duplicate_candidate('source')}",
+    "campaign_pick_g": f"floor({_hashed('g / %(block)s', 6)} * %(common)s)::int",
+    "base_pick_duplicate_of": _base_pick("duplicate_of"),
+    "base_pick_g": _base_pick("g"),
+}
+for _name, _sql in _ROLES.items():
+    _INSERT = _INSERT.replace(f"{{{_name}}}", _sql)
 for _name, _sql in _DRAWS.items():
     _INSERT = _INSERT.replace(f"{{{_name}}}", _sql)
     _RATINGS = _RATINGS.replace(f"{{{_name}}}", _sql)
+
+
+#: The cases that others repeat join their duplicates' cluster (numbered by the original's id).
+_ORIGINALS = """
+UPDATE "case" SET cluster_id = id
+WHERE id IN (SELECT duplicate_of_id FROM "case" WHERE duplicate_of_id IS NOT NULL)
+"""
+
+#: One cluster row per cluster, labelled with its first case as duplicates._label does.
+_CLUSTERS = """
+INSERT INTO case_cluster (id, kind, label, created_at)
+SELECT cluster_id, CASE WHEN cluster_id > %(count)s THEN 'campaign' ELSE 'duplicate' END,
+    CASE WHEN char_length(label) > 30 THEN left(label, 30) || '…' ELSE label END, created_at
+FROM (SELECT cluster_id, min(received_at) AS created_at,
+          (array_agg(coalesce(nullif(subject, ''), body) ORDER BY id))[1] AS label
+      FROM "case" WHERE cluster_id IS NOT NULL GROUP BY cluster_id) AS clusters
+"""
+
+#: The audit events of the steps the case rows tell of, oldest first, as the operations write
+#: them (deadlines.request_extension / approve_extension, tracking._reopen,
+#: cases.mark_duplicate, duplicates.cluster_near_duplicates).
+_AUDIT = """
+WITH extended AS (
+    SELECT id, extension_days, reply_due, requested,
+        requested + least(interval '1 day', (settled - requested) / 2) AS approved
+    FROM (SELECT id, extension_days, reply_due, received_at,
+              least(coalesce(first_replied_at, %(now)s), %(now)s) AS settled
+          FROM "case" WHERE extension_days > 0) AS cases,
+    LATERAL (SELECT greatest(received_at, least(
+        received_at + (settled - received_at) / 2,
+        reply_due - make_interval(days => extension_days + 2))) AS requested) AS asked
+)
+INSERT INTO audit_event (at, actor_id, actor_kind, action, case_id, detail)
+SELECT * FROM (
+    SELECT requested, %(officer_id)s::int, 'staff', 'case.extension_requested', id,
+        json_build_object('days', extension_days)
+    FROM extended
+    UNION ALL
+    SELECT approved, %(reviewer_id)s::int, 'staff', 'case.extension_approved', id,
+        json_build_object('days', extension_days, 'working_days', false,
+            'previous_due', reply_due - make_interval(days => extension_days),
+            'reply_due', reply_due)
+    FROM extended
+    UNION ALL
+    SELECT r.created_at, NULL, 'citizen', 'case.reopened', r.case_id,
+        json_build_object('count', c.reopened_count)
+    FROM rating r JOIN "case" c ON c.id = r.case_id
+    WHERE r.value = 'unsatisfied' AND c.reopened_count > 0
+    UNION ALL
+    SELECT least(coalesce(c.accepted_at, c.received_at) + interval '2 hours', %(now)s),
+        %(officer_id)s::int, 'staff', 'case.marked_duplicate', c.id,
+        json_build_object('original', o.tracking_number)
+    FROM "case" c JOIN "case" o ON o.id = c.duplicate_of_id
+    UNION ALL
+    SELECT received_at, NULL, 'system', 'case.clustered', id,
+        json_build_object('cluster_id', cluster_id, 'similarity', 1.0)
+    FROM "case" WHERE cluster_id > %(count)s
+) AS events (at, actor_id, actor_kind, action, case_id, detail)
+ORDER BY at
+"""
+
+
+#: The replies sent, as the review chain leaves them (sent, one level approved), oldest first:
+#: the answer (or refusal) of every answered case, the second answer of a case reopened and
+#: closed since, and the notice of each extension. Four answer texts of a realistic length.
+_REPLIES = """
+INSERT INTO reply (case_id, author_id, kind, body, public_body, public, whole_cluster, state,
+                   levels_required, levels_approved, created_at, sent_at)
+SELECT case_id, %(officer_id)s::int, kind, body, body, true, false, 'sent', 1, 1,
+    sent_at - interval '20 hours', sent_at
+FROM (
+    SELECT id AS case_id, CASE WHEN status = 'rejected' THEN 'refusal' ELSE 'answer' END AS kind,
+        first_replied_at AS sent_at,
+        CASE WHEN status = 'rejected' THEN %(refusal)s
+             ELSE (%(answers)s::text[])[1 + id %% 4] END AS body
+    FROM "case" WHERE first_replied_at IS NOT NULL
+    UNION ALL
+    SELECT id, 'answer', closed_at - interval '3 days', %(second_answer)s
+    FROM "case" WHERE reopened_count > 0 AND status = 'closed'
+    UNION ALL
+    SELECT case_id, 'extension', at, %(extension_notice)s
+    FROM audit_event WHERE action = 'case.extension_approved'
+) AS sent
+ORDER BY sent_at
+"""
+_ANSWERS = (
+    "您好！您反映的问题已收悉。经我部认真核实，相关情况如下：该事项已纳入巡察整改台账，由责任股室"
+    "牵头办理，目前已完成整改并建立长效机制。我们将持续跟踪落实情况，欢迎您继续监督。感谢您对宣传"
+    "思想文化工作的关心和支持！",
+    "您好！感谢您提出的宝贵建议。我部已将您的建议转交相关股室研究，部分内容已在今年的工作计划中"
+    "予以采纳，具体进展将在县委宣传部网站整改专栏中公开。如有其他意见，欢迎通过留言平台反映。",
+    "您好！关于您咨询的事项，现答复如下：相关资金已按程序拨付到位，支出明细已在村务公开栏和网站"
+    "同步公示，您可以登录查询。如对答复有疑问，请在十五日内通过本平台提出。",
+    "您好！您反映的问题我们高度重视，已责成有关单位调查核实。经查，情况基本属实，相关责任人已受到"
+    "批评教育，有关单位已完成整改并向群众作出说明。感谢您的监督！",
+)
+_SECOND_ANSWER = (
+    "您好！针对您对前次答复的意见，我部重新组织了调查核实，并约谈了相关责任单位。现再次答复如下："
+    "相关问题已全部整改到位，整改结果已在网站公开。给您带来的不便，敬请谅解。"
+)
+_REFUSAL = "您好！经审查，您反映的事项不属于本部门职责范围，请向有关部门反映。感谢您的理解和支持。"
+_EXTENSION_NOTICE = (
+    "您好！您反映的事项情况较为复杂，需要会同有关单位调查核实，经批准，办理期限延长，我们将在延长期限内"
+    "给您答复。"
+)
+
+
+def load_replies(url: str, officer_id: int) -> int:
+    """The sent replies of the loaded cases (see ``_REPLIES``); after the audit events."""
+    with _connect(url) as connection:
+        connection.execute("SET LOCAL session_replication_role = replica")
+        connection.execute("SET LOCAL work_mem = '256MB'")
+        return connection.execute(
+            _REPLIES,
+            {
+                "officer_id": officer_id,
+                "answers": list(_ANSWERS),
+                "second_answer": _SECOND_ANSWER,
+                "refusal": _REFUSAL,
+                "extension_notice": _EXTENSION_NOTICE,
+            },
+        ).rowcount
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Days:
+    """The ids of each day: ``firsts[i]`` to ``ends[i] - 1`` were received from ``starts[i]``
+    over ``spans[i]`` seconds."""
+
+    firsts: list[int]
+    ends: list[int]
+    starts: list[datetime]
+    spans: list[float]
+
+
+def spread_over_days(count: int, now: datetime) -> Days:
+    """``count`` ids over the days of the MONTHS months before the current one and of the
+    current month up to ``now`` (Asia/Shanghai): a gentle rise, last month busier, quieter
+    weekends; 06:00 to 23:00 on full days."""
+    local_now = now.astimezone(SHANGHAI)
+    this_month = local_now.date().replace(day=1)
+    first_month = _add_months(this_month, -MONTHS)
+    rows: list[tuple[datetime, float, float]] = []  # (start, seconds, weight)
+    day = first_month
+    while day <= local_now.date():
+        midnight = datetime.combine(day, clock_time(), SHANGHAI)
+        month = (day.year - first_month.year) * 12 + day.month - first_month.month
+        if month == MONTHS - 1:
+            weight = LAST_MONTH_WEIGHT
+        elif month == MONTHS:
+            weight = 1.15
+        else:
+            weight = 0.85 + 0.25 * month / (MONTHS - 2)
+        weight *= WEEKDAY_WEIGHTS[day.weekday()]
+        if day == local_now.date():
+            seconds = max((local_now - midnight).total_seconds() - 60, 1.0)
+            rows.append((midnight, seconds, weight * seconds / 86400))
+        else:
+            rows.append((midnight + timedelta(hours=6), 17 * 3600.0, weight))
+        day += timedelta(days=1)
+    total = sum(weight for _start, _seconds, weight in rows)
+    firsts, cumulative = [], 0.0
+    for _start, _seconds, weight in rows:
+        firsts.append(1 + round(cumulative / total * count))
+        cumulative += weight
+    return Days(
+        firsts=firsts,
+        ends=[*firsts[1:], count + 1],
+        starts=[start.astimezone(UTC) for start, _seconds, _weight in rows],
+        spans=[seconds for _start, seconds, _weight in rows],
+    )
+
+
+def ensure_bench_staff(database: Database, office_codes: list[str]) -> tuple[int, int]:
+    """The ids of the officer (of every office) and the reviewer named in the audit events."""
+    ids = []
+    with database.transaction() as session:
+        for username, role in ((BENCH_OFFICER, Role.OFFICER), (BENCH_REVIEWER, Role.REVIEWER)):
+            user_id = session.scalar(select(StaffUser.id).where(StaffUser.username == username))
+            if user_id is None:
+                user = create_staff(session, username, role, "benchmark-pw-1", office_codes)
+                user_id = user.id
+            ids.append(user_id)
+    return ids[0], ids[1]
 
 
 def _connect(url: str) -> psycopg.Connection:
@@ -609,6 +907,12 @@ def load_cases(
     missing = {code for code, _name, _levels in DEMO_OFFICES} - set(offices)
     if missing or notice_id is None:
         raise RuntimeError("the database has no demo notice and offices: call prepare_schema()")
+    database = Database(url)
+    try:
+        officer_id, reviewer_id = ensure_bench_staff(database, sorted(offices))
+    finally:
+        database.dispose()
+    days = spread_over_days(count, now)
 
     mark = time.perf_counter()
     pool = build_pool(pool_size)
@@ -633,8 +937,17 @@ def load_cases(
         "common": pool_size,
         "rare": len(pool) - pool_size,
         "count": count,
-        "start": now - timedelta(days=SPAN_DAYS, minutes=1),
-        "span": SPAN_DAYS * 86400.0,
+        "firsts": days.firsts,
+        "ends": days.ends,
+        "starts": days.starts,
+        "spans": days.spans,
+        # ids in two days: the window of a campaign
+        "block": max(10, count * 2 // len(days.firsts)),
+        "spam_share": SPAM_SHARE,
+        "rejected_until": SPAM_SHARE + REJECTED_SHARE,
+        "extension_share": EXTENSION_SHARE,
+        "officer_id": officer_id,
+        "reviewer_id": reviewer_id,
         "now": now,
         "passcode_hash": "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2htYXJr$bm90IGEgcmVhbCBoYXNo",
         "notice_id": notice_id,
@@ -664,8 +977,15 @@ def load_cases(
             "SELECT setval(pg_get_serial_sequence('\"case\"', 'id'), %s)", (max(count, 1),)
         )
         connection.execute(f"DROP TABLE {_POOL_TABLE}")
+        connection.execute("SET LOCAL session_replication_role = replica")
+        connection.execute(_ORIGINALS)
+        clusters = connection.execute(_CLUSTERS, {"count": count}).rowcount
+        connection.execute(
+            "SELECT setval(pg_get_serial_sequence('case_cluster', 'id'),"
+            " (SELECT coalesce(max(id), 0) + 1 FROM case_cluster), false)"
+        )
     phases["insert cases"] = time.perf_counter() - mark
-    log(f"  inserted {count:,} cases in {phases['insert cases']:.1f} s")
+    log(f"  inserted {count:,} cases, {clusters:,} clusters in {phases['insert cases']:.1f} s")
 
     mark = time.perf_counter()
     _in_parallel(
@@ -684,12 +1004,31 @@ def load_cases(
             connection.execute("SET LOCAL session_replication_role = replica")
             rated = connection.execute(_RATINGS, {"now": now, "rating_share": ratings}).rowcount
         phases["ratings"] = time.perf_counter() - mark
+        log(f"  inserted {rated:,} ratings in {phases['ratings']:.1f} s")
         mark = time.perf_counter()
+
+    with _connect(url) as connection:
+        connection.execute("SET LOCAL session_replication_role = replica")
+        connection.execute("SET LOCAL TIME ZONE 'UTC'")  # ISO dates in the details, as Python's
+        events = connection.execute(
+            _AUDIT,
+            {"now": now, "count": count, "officer_id": officer_id, "reviewer_id": reviewer_id},
+        ).rowcount
+    phases["audit events"] = time.perf_counter() - mark
+    log(f"  inserted {events:,} audit events in {phases['audit events']:.1f} s")
+    mark = time.perf_counter()
+    replies = load_replies(url, officer_id)
+    phases["replies"] = time.perf_counter() - mark
+    log(f"  inserted {replies:,} replies in {phases['replies']:.1f} s")
+    mark = time.perf_counter()
 
     with _connect(url) as connection:
         connection.autocommit = True
         connection.execute("SET maintenance_work_mem = '512MB'")
         connection.execute('VACUUM (ANALYZE) "case"')
-        connection.execute("VACUUM (ANALYZE) rating")
+        for table in ("rating", "audit_event", "case_cluster", "reply"):
+            connection.execute(f"VACUUM (ANALYZE) {table}")
     phases["vacuum, analyze"] = time.perf_counter() - mark
-    return LoadStats(count, rated, time.perf_counter() - started, phases)
+    took = time.perf_counter() - started
+    log(f"  vacuum, analyze in {phases['vacuum, analyze']:.1f} s; loaded in {took:.1f} s")
+    return LoadStats(count, rated, took, phases)

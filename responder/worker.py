@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared.mail.delivery import DeliveryPolicy, OutboxDelivery, PassResult, transport_for
-from shared.operations import tracking
+from shared.operations import report_archive, tracking
 from shared.operations.reminders import send_reminders
 from shared.web import current_db
 
@@ -39,6 +39,7 @@ class Worker:
                 "answered cases closed without a rating",
                 lambda session: tracking.close_unrated(session, now=now),
             )
+            self.write_monthly_report(now)
             result = self.delivery.deliver_due(now)
         if result.sent or result.retried or result.failed:
             log.info(
@@ -54,6 +55,13 @@ class Worker:
         return self._step(
             "reminder digest mail(s) written",
             lambda session: send_reminders(session, self.app.config, now),
+        )
+
+    def write_monthly_report(self, now: datetime | None = None) -> int:
+        """On the 1st from 08:00, last month's report: archived, and mailed once."""
+        return self._step(
+            "monthly report mail(s) written",
+            lambda session: report_archive.send_scheduled_report(session, self.app.config, now),
         )
 
     def _step(self, done: str, work: Callable[[Session], int]) -> int:

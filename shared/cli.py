@@ -164,6 +164,127 @@ def user_token(context: Context, username: str, name: str) -> None:
     click.echo(token)
 
 
+@main.group()
+def report() -> None:
+    """Reports."""
+
+
+#: Formats whose file goes to standard output when no --output is given.
+_TEXT_FORMATS = ("json", "csv", "html")
+
+
+@report.command("monthly")
+@click.option("--month", required=True, metavar="YYYY-MM", help="An Asia/Shanghai month.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("json", "csv", "xlsx", "html", "pdf")),
+    default="json",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the file here ('-' for standard output).  [default: standard output for "
+    "json, csv and html; ./<report file name> for xlsx and pdf]",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Also mail the report, with its XLSX and PDF attached, to REPORT_RECIPIENTS "
+    "(or else the active admins) through the outbox.",
+)
+@click.option(
+    "--office",
+    "offices",
+    multiple=True,
+    metavar="CODE",
+    help="Only this office's cases; repeatable.  [default: the whole department]",
+)
+@pass_context
+def report_monthly(
+    context: Context,
+    month: str,
+    fmt: str,
+    output: str | None,
+    send: bool,
+    offices: tuple[str, ...],
+) -> None:
+    """The monthly report of MONTH. A completed month's report is archived the first time it
+    is made and the same file is given ever after; the current month is counted so far."""
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from shared.operations import report_archive as archive
+
+    try:
+        wanted = archive.parse_month(month)
+    except archive.ReportError as error:
+        raise click.BadParameter(str(error), param_hint="'--month'") from None
+    settings = context.settings
+    with ExitStack() as stack:
+        stack.callback(context.database.dispose)  # no connection is left for the collector
+        progress = None
+        if sys.stderr.isatty():
+            from shared.operations import reports
+
+            bar = stack.enter_context(
+                click.progressbar(
+                    length=len(reports.STEPS) + 1,
+                    label=f"report {month}",
+                    file=sys.stderr,
+                    item_show_func=lambda step: step,
+                )
+            )
+
+            def progress(step: str) -> None:
+                bar.update(1 if bar.pos < bar.length - 1 else 0, step)
+
+        with context.database.transaction() as session:
+            try:
+                scope = archive.offices_by_code(session, offices)
+            except archive.ReportError as error:
+                raise click.BadParameter(str(error), param_hint="'--office'") from None
+            try:
+                file = archive.report_file(session, wanted, fmt, scope, progress=progress)
+            except archive.ReportUnavailable as error:
+                raise click.ClickException(f"the report cannot be made: {error}") from None
+            recipients: tuple[str, ...] = ()
+            if send:
+                try:
+                    recipients = archive.report_recipients(session, settings)
+                except archive.ReportError as error:
+                    raise click.ClickException(str(error)) from None
+                if not recipients:
+                    raise click.ClickException(
+                        "nobody to send the report to: set REPORT_RECIPIENTS or give an "
+                        "active admin an email address"
+                    )
+                try:
+                    archive.mail_report(
+                        session, settings, wanted, scope, recipients=recipients, progress=progress
+                    )
+                except archive.ReportUnavailable as error:
+                    raise click.ClickException(f"the report cannot be mailed: {error}") from None
+        if progress is not None:
+            bar.update(bar.length - bar.pos, "done")
+    if output is None and fmt not in _TEXT_FORMATS:
+        output = file.filename
+    if output is None or output == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(file.data)
+        sys.stdout.buffer.flush()
+    else:
+        Path(output).write_bytes(file.data)
+        click.echo(f"report written to {Path(output).absolute()}", err=True)
+    if send:
+        click.echo(
+            f"report mailed to {', '.join(recipients)} (through the outbox: the worker sends it)",
+            err=True,
+        )
+
+
 def _log_to_stderr() -> None:
     """Long-running commands log to standard error (systemd's journal), with times."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

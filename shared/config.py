@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,24 @@ def _bool(value: str) -> bool:
 
 def _optional(value: str) -> str | None:
     return value or None
+
+
+def addresses(value: str | Sequence[str]) -> tuple[str, ...]:
+    """Comma-separated email addresses (or a list of them), each checked; ValueError names
+    the first bad one."""
+    from marshmallow import ValidationError, validate
+
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    checked = []
+    for part in (str(part).strip() for part in parts):
+        if not part:
+            continue
+        try:
+            validate.Email()(part)
+        except ValidationError:
+            raise ValueError(f"not an email address: {part!r}") from None
+        checked.append(part)
+    return tuple(checked)
 
 
 #: name -> (parser, default). A default of None means "not set".
@@ -71,6 +89,8 @@ _SPEC: dict[str, tuple[Callable[[str], Any], Any]] = {
     #: Comments from one address in an hour before the form asks for a captcha.
     "CAPTCHA_AFTER": (int, 3),
     "MAX_MESSAGE_BYTES": (int, 25 * 1024 * 1024),
+    #: Who gets the monthly report by mail (comma-separated); empty: the active admins.
+    "REPORT_RECIPIENTS": (addresses, ()),
 }
 
 

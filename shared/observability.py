@@ -29,6 +29,8 @@ from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler
 from prometheus_client import CollectorRegistry
 
+from shared.secret_paths import loggable_path
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -110,7 +112,8 @@ class JsonFormatter(logging.Formatter):
             if request_id:
                 entry["request_id"] = request_id
             entry["method"] = request.method
-            entry["path"] = request.path  # never the query string: it may hold a passcode
+            # never the query string (it may hold a passcode), nor the secret of a link
+            entry["path"] = loggable_path(request.path)
         status = getattr(record, "status", None)
         if status is not None:
             entry["status"] = status

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -182,3 +183,54 @@ def test_development_logs_stay_readable():
     assert wants({"MINYI_ENV": "production"})
     assert not wants({"MINYI_ENV": "production", "MINYI_LOG_FORMAT": "text"})
     assert wants({"MINYI_ENV": "development", "MINYI_LOG_FORMAT": "json"})
+
+
+def test_one_time_and_rating_links_are_logged_without_their_secret(db, settings, json_logs):
+    """Whoever reads the logs must not be able to use a link to set a password or to rate."""
+    app = _responder(settings)
+
+    @app.get("/invitation/<token>/probe")
+    def probe(token):
+        app.logger.warning("probed")
+        return "ok"
+
+    assert app.test_client().get("/invitation/s3cr3t-token-abc/probe").status_code == 200
+    written = json_logs()
+    entry = next(
+        json.loads(line)
+        for line in written.splitlines()
+        if line.startswith("{") and "probed" in line
+    )
+    assert entry["path"] == "/invitation/…/probe"
+    assert "s3cr3t" not in written
+
+
+def test_gunicorn_access_log_leaves_the_secret_out():
+    """The access log line of both services (deploy/gunicorn/*.conf.py) masks the token."""
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from shared.gunicorn_logging import AccessLogger
+
+    config = Config()
+    config.set("accesslog", None)
+    logger = AccessLogger(config)
+    request = SimpleNamespace(
+        method="GET",
+        path="/rate/abcdef0123456789",
+        query="",
+        uri="/rate/abcdef0123456789",
+        version=(1, 1),
+        headers=[],
+    )
+    response = SimpleNamespace(status="200 OK", response_length=2, headers=[], sent=2)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "RAW_URI": "/rate/abcdef0123456789",
+        "PATH_INFO": "/rate/abcdef0123456789",
+    }
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
+    assert atoms["U"] == "/rate/…"
+    assert "abcdef" not in atoms["U"]

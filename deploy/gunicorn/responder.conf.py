@@ -39,6 +39,8 @@ else:
 accesslog = "-"
 errorlog = "-"
 access_log_format = "%(m)s %(U)s %(s)s %(b)s %(M)sms"
+# %(U)s without the secret of a one-time link or a rating link (shared/secret_paths.py).
+logger_class = "shared.gunicorn_logging.AccessLogger"
 
 # Prometheus multiprocess mode (/metrics, shared/observability.py): each service keeps its
 # own files in a folder below PROMETHEUS_MULTIPROC_DIR (from /etc/minyi/minyi.env), so

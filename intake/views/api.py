@@ -100,6 +100,8 @@ def _case_for_passcode(session, tracking_number: str):
 
 @bp.get("/notices")
 def list_notices():
+    """Published notices, open or not (``opens_at`` and ``closes_at`` say when they take
+    comments); withdrawn notices and drafts are not listed."""
     with current_db().session() as session:
         return jsonify(notices_output.dump(notices.published_notices(session)))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -10,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from intake import abuse
 from shared import uploads
-from shared.db import run_with_retry
+from shared.db import run_with_retry, utcnow
 from shared.extensions import limiter
 from shared.models import Category, Channel
 from shared.operations import intake, notices
@@ -35,6 +37,19 @@ def index():
     return render_form({}, {})
 
 
+@bp.get("/notices/<int:notice_id>")
+def notice_page(notice_id: int):
+    """One notice: its text and the form while it takes comments; when it does not (yet, or
+    any more), a note saying so and how else to reach the office."""
+    return render_form({}, {}, page=Page(notice_id=notice_id))
+
+
+@bp.get("/feedback")
+def general_form():
+    """The form for a comment on no notice: the office hears the public at any time."""
+    return render_form({}, {}, page=Page(general=True))
+
+
 @bp.post("/feedback")
 @limiter.limit(abuse.SUBMIT_LIMIT)
 def submit():
@@ -46,7 +61,7 @@ def submit():
     if files.errors:
         errors["attachments"] = files.errors
     try:
-        submission = feedback_input.load(values)
+        submission = feedback_input.load(_without_notice_choice(values))
     except ValidationError as error:
         errors = error.normalized_messages() | errors
     if errors:
@@ -54,7 +69,7 @@ def submit():
     submission.attachments = files.uploads
     submission.channel = Channel.WEB
     submission.language = current_language()
-    submission.notice_id = _notice_id()
+    submission.notice_id = _notice_id(values)
     # The same form sent twice (a double tap, a reload) is one comment, not two.
     submission.idempotency_key = _form_idempotency_key(values)
     settings = current_app.config
@@ -102,16 +117,65 @@ def too_many(error: TooManyRequests):
     return json_http_error(error) if wants_json() else error
 
 
-def render_form(values: dict, errors: dict, **notes) -> str:
+@dataclass(frozen=True)
+class Page:
+    """Which page the form is on: the front page, one notice's page, or the general form.
+    A form sent back with a mistake is shown again on the same page."""
+
+    notice_id: int | None = None
+    general: bool = False
+
+    @classmethod
+    def of_form(cls) -> Page:
+        return cls(
+            notice_id=_plausible_id(request.form.get("page_notice")),
+            general=request.form.get("page") == "general",
+        )
+
+    def fields(self) -> dict[str, str]:
+        """The hidden fields that bring a sent form back to this page."""
+        if self.general:
+            return {"page": "general"}
+        if self.notice_id is not None:
+            return {"page_notice": str(self.notice_id)}
+        return {}
+
+
+def render_form(values: dict, errors: dict, page: Page | None = None, **notes) -> str:
+    page = page or Page.of_form()
     with current_db().session() as session:
-        open_notices = notices.open_notices(session)
-        notice = open_notices[0] if open_notices else None
-        areas = _items_by_area(notice)
+        now = utcnow()
+        if page.general:
+            shown = []
+        elif page.notice_id is not None:
+            notice = notices.public_notice(session, page.notice_id)
+            if notice is None and request.method == "GET":
+                abort(404)
+            shown = [notice] if notice is not None else notices.notice_board(session, now).shown
+        else:
+            shown = notices.notice_board(session, now).shown
+        states = {notice.id: notices.state(notice, now) for notice in shown}
+        # The form offers the items of the notices open now that invite comments online.
+        form_notices = [
+            notice
+            for notice in shown
+            if states[notice.id] == notices.NoticeState.OPEN and notice.invites_web
+        ]
+        item_groups = {notice.id: _items_by_area(notice) for notice in shown}
+        choices = [(notice, item_groups[notice.id]) for notice in form_notices]
         return render_template(
             "index.html",
-            notice=notice,
-            areas=areas,
-            item_count=sum(len(items) for _area, items in areas),
+            notices=shown,
+            states=states,
+            form_notices=form_notices,
+            choices=choices,
+            item_groups=item_groups,
+            item_counts={
+                notice_id: sum(len(items) for _area, items in groups)
+                for notice_id, groups in item_groups.items()
+            },
+            show_form=bool(form_notices) or not shown,
+            page=page,
             categories=Category.ALL,
             values=values,
             errors=errors,
@@ -133,10 +197,32 @@ def _form_values() -> dict:
     return values
 
 
-def _notice_id() -> int | None:
-    """The hidden notice id, if it is a plausible row id: a forged 10^30 must not reach SQL."""
-    value = request.form.get("notice_id", type=int)
-    return value if value is not None and 0 < value < 2**31 else None
+#: The form's choice "this notice as a whole" when several notices are open: ``notice:<id>``.
+NOTICE_CHOICE = "notice:"
+
+
+def _without_notice_choice(values: dict) -> dict:
+    """The values as the schema takes them: a whole-notice choice is no item."""
+    if str(values.get("notice_item") or "").startswith(NOTICE_CHOICE):
+        return values | {"notice_item": None}
+    return values
+
+
+def _notice_id(values: dict) -> int | None:
+    """The notice a comment without an item is about: the whole-notice choice, else the
+    hidden field of a page with one notice."""
+    choice = str(values.get("notice_item") or "")
+    if choice.startswith(NOTICE_CHOICE):
+        return _plausible_id(choice.removeprefix(NOTICE_CHOICE))
+    return _plausible_id(request.form.get("notice_id"))
+
+
+def _plausible_id(value: str | None) -> int | None:
+    """A row id, if the value is a plausible one: a forged 10^30 must not reach SQL."""
+    if value is None or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number < 2**31 else None
 
 
 def _form_idempotency_key(values: dict) -> str:
@@ -146,9 +232,9 @@ def _form_idempotency_key(values: dict) -> str:
 
 
 def _items_by_area(notice) -> list[tuple[str, list]]:
+    """The notice's offered items (not the retired ones), grouped by area in their order."""
     areas: dict[str, list] = {}
-    if notice is not None:
-        for item in notice.items:
-            if not item.retired:
-                areas.setdefault(item.area, []).append(item)
+    for item in notice.items:
+        if not item.retired:
+            areas.setdefault(item.area, []).append(item)
     return list(areas.items())

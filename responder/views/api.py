@@ -9,10 +9,21 @@ from sqlalchemy import select
 from shared.db import run_with_retry
 from shared.extensions import csrf
 from shared.models import Office, Reply
-from shared.operations import access, cases, deadlines, intake, queue, replies, staff
+from shared.operations import (
+    access,
+    cases,
+    deadlines,
+    intake,
+    publication,
+    queue,
+    replies,
+    report_archive,
+    staff,
+)
 from shared.operations.errors import NotAllowed, StepRefused
 from shared.schemas.case import case_detail_output, case_output, receipt_output, submitter_output
 from shared.schemas.case_step import case_step_input
+from shared.schemas.publication import publish_input
 from shared.schemas.reply import reply_input, reply_output, review_input
 from shared.schemas.submission import staff_case_input
 from shared.web import current_db, json_error, json_object_body
@@ -161,6 +172,31 @@ def close_case(tracking_number: str):
     )
 
 
+@bp.post("/cases/<tracking_number>/publish")
+def publish_case(tracking_number: str):
+    """``{"comment", "answer"}``: publish the case on the page of answered comments with these
+    public versions of the comment and the answer (``answer`` left out: the tracking page's,
+    with the automatic redaction); admins and the reviewers of the case's office."""
+    with current_db().transaction() as session:
+        case = access.case_for(session, g.staff, tracking_number)
+        if case is None:  # looked up first: a stranger learns nothing from the body's errors
+            return json_error(404, gettext("No such case."))
+        given = publish_input.load(json_object_body())
+        publication.publish(session, g.staff, case, given["comment"], given["answer"])
+        return {"tracking_number": case.tracking_number, "published": case.published}
+
+
+@bp.post("/cases/<tracking_number>/unpublish")
+def unpublish_case(tracking_number: str):
+    """Take the case off the page of answered comments."""
+    with current_db().transaction() as session:
+        case = access.case_for(session, g.staff, tracking_number)
+        if case is None:
+            return json_error(404, gettext("No such case."))
+        publication.unpublish(session, g.staff, case)
+        return {"tracking_number": case.tracking_number, "published": case.published}
+
+
 def _reply_step(reply_id: int, step, status: int = 200):
     """A step on a reply of a case the token's user may see; answers with the reply."""
     with current_db().transaction() as session:
@@ -263,3 +299,29 @@ def list_offices():
             select(Office).where(Office.active.is_(True)).order_by(Office.code)
         )
         return jsonify([{"code": o.code, "name": o.name, "email": o.email} for o in offices])
+
+
+#: What the report endpoint answers for input it cannot use, by field.
+@bp.get("/reports/monthly")
+def monthly_report():
+    """The monthly report as JSON: ``?month=YYYY-MM`` (default: the last completed month),
+    ``&office=CODE`` for one office. Officers and reviewers get their own offices' figures
+    only. A completed month answers from the archive (the same figures every time)."""
+    try:
+        month = report_archive.parse_month(request.args.get("month"))
+    except report_archive.ReportError:
+        return {"errors": {"month": [gettext(report_archive.FIELD_MESSAGES["month"])]}}, 422
+
+    def load(session):
+        scope = report_archive.scope_for(session, g.staff, request.args.get("office") or None)
+        if scope == []:
+            return None
+        return report_archive.report(session, month, scope).data
+
+    try:
+        data = run_with_retry(current_db(), load)
+    except report_archive.ReportError as error:
+        return {"errors": {error.field: [gettext(report_archive.FIELD_MESSAGES[error.field])]}}, 422
+    if data is None:
+        return json_error(404, gettext("You belong to no office, so there is no report for you."))
+    return jsonify(data)

@@ -1,4 +1,4 @@
-"""Staff login and logout."""
+"""Staff login and logout, and the one-time link that lets someone set their password."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import selectinload
 
-from shared.models import StaffUser
+from shared.models import Role, StaffUser
 from shared.operations import staff
 from shared.web import current_db, shanghai_time
 
@@ -52,6 +52,79 @@ def login():
             error = gettext("Wrong username or password.")
     status = 401 if error else 200
     return render_template("login.html", error=error, username=username), status
+
+
+#: No token we make is longer; a longer one is not looked up at all.
+_TOKEN_MAX = 100
+#: The invitation page must not be kept by a cache, nor name its address to anyone it links to.
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    """The page of an invitation or password-reset link: set a password, then work.
+
+    A link that is unknown, used, expired, replaced by a newer one, or whose account was
+    deactivated gets a polite "no longer valid" page (404). A logged-in administrator who
+    opens a link (say, one a colleague forwarded) sees what it is instead, without using it.
+    """
+    if current_user.is_authenticated and current_user.role == Role.ADMIN:
+        return _invitation_checked(token)
+    if len(token) > _TOKEN_MAX:
+        return _invitation_gone()
+    if request.method == "GET":
+        with current_db().session() as session:
+            state, user = staff.invitation_state(session, token)
+            if state != staff.InvitationState.VALID:
+                return _invitation_gone()
+            return _invitation_form(user)
+    try:
+        with current_db().transaction() as session:
+            user = staff.accept_invitation(
+                session,
+                token,
+                request.form.get("new_password", ""),
+                request.form.get("confirm_password", ""),
+            )
+    except staff.InvitationInvalid:
+        return _invitation_gone()
+    except staff.StaffError as refused:
+        with current_db().session() as session:
+            state, user = staff.invitation_state(session, token)
+            if state != staff.InvitationState.VALID:
+                return _invitation_gone()
+            error = gettext(refused.message, **refused.params)
+            return _invitation_form(user, error=error, status=422)
+    login_user(user)
+    return redirect(url_for("queue.index"), 303)
+
+
+def _invitation_form(user: StaffUser, *, error: str | None = None, status: int = 200):
+    page = render_template(
+        "invitation.html",
+        user=user,
+        error=error,
+        min_password_length=staff.MIN_PASSWORD_LENGTH,
+    )
+    return page, status, _PRIVATE
+
+
+def _invitation_gone():
+    page = render_template("invitation.html", user=None, gone=True, days=staff.INVITATION_DAYS)
+    return page, 404, _PRIVATE
+
+
+def _invitation_checked(token: str):
+    """An administrator's look at a link: whose it is and whether it still works. Using it
+    would log them out of their own account, so the form is not shown (403 if posted)."""
+    with current_db().session() as session:
+        state, user = (
+            staff.invitation_state(session, token)
+            if len(token) <= _TOKEN_MAX
+            else (staff.InvitationState.UNKNOWN, None)
+        )
+        page = render_template("invitation.html", user=user, checked_state=state)
+    return page, 403 if request.method == "POST" else 200, _PRIVATE
 
 
 @bp.post("/logout")

@@ -37,10 +37,19 @@ from shared.models import (
     Review,
     StoredBlob,
 )
-from shared.operations import access, cases, deadlines, intake, replies, routing
+from shared.operations import (
+    access,
+    cases,
+    deadlines,
+    intake,
+    publication,
+    replies,
+    routing,
+)
 from shared.operations.access import Action
 from shared.operations.errors import NotAllowed, StepRefused
 from shared.schemas.case_step import CaseStep, case_step_input
+from shared.schemas.publication import publish_input
 from shared.schemas.submission import staff_case_input
 from shared.web import current_db, translated_errors
 
@@ -98,6 +107,7 @@ def show(tracking_number: str):
             clock=deadlines.clock(case, utcnow()),
             routing_reason=routing.explain(session, case),
             twins=len(replies.cluster_twins(session, case)),
+            publishing=_publishing(session, case),
             case=case,
             thread=thread,
             submitter=access.submitter_for(session, user, case),
@@ -137,6 +147,18 @@ def _composer(session: Session, case: Case, pending: list[Reply]) -> dict:
         "body": body,
         "public_body": body,
         "template_id": chosen.id if chosen else None,
+    }
+
+
+def _publishing(session: Session, case: Case) -> dict | None:
+    """The publish control: for those who may publish, a case whose citizen agreed (or one
+    still published); what it starts with, or why the case cannot be published yet."""
+    if not (case.publish_consent or case.published) or not publication.may_publish(_user(), case):
+        return None
+    return {
+        "problem": publication.why_not_publishable(session, case),
+        "comment": publication.draft_comment(session, case),
+        "answer": publication.draft_answer(session, case),
     }
 
 
@@ -266,6 +288,29 @@ def decide_extension(tracking_number: str):
         tracking_number,
         lambda session, case, step: deadlines.reject_extension(session, _user(), case, step.reason),
         gettext("The extension was refused."),
+    )
+
+
+@bp.post("/<tracking_number>/publish")
+@login_required
+def publish(tracking_number: str):
+    """Publish the case on the page of answered comments, with the edited public version of
+    the comment (or change the version already published)."""
+
+    def step(session: Session, case: Case, _step: CaseStep) -> None:
+        given = publish_input.load(request.form.to_dict())
+        publication.publish(session, _user(), case, given["comment"], given["answer"])
+
+    return _act(tracking_number, step, gettext("Published on the page of answered comments."))
+
+
+@bp.post("/<tracking_number>/unpublish")
+@login_required
+def unpublish(tracking_number: str):
+    return _act(
+        tracking_number,
+        lambda session, case, step: publication.unpublish(session, _user(), case),
+        gettext("Taken off the page of answered comments."),
     )
 
 

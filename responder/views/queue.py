@@ -24,6 +24,7 @@ from responder.views.auth import local_url
 from shared.i18n import N_
 from shared.models import Case, CaseStatus, Category, Channel, NoticeItem, Office
 from shared.operations import access, cases, queue
+from shared.operations import calendar as working_calendar
 from shared.operations.access import Action
 from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import NotAllowed, StepRefused
@@ -62,6 +63,8 @@ def index():
             items=items,
             triage=queue.TRIAGE,
             may_assign=access.may(user, Action.ASSIGN),
+            # December and next year's working days still unknown: deadlines would be wrong.
+            calendar_missing=working_calendar.next_year_missing(session),
         )
 
 

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import literal_column
 
@@ -76,6 +87,16 @@ class Case(Base):
         Index("ix_case_status_received", "status", "received_at", "id"),
         Index("ix_case_office_received", "office_id", "received_at", "id"),
         Index("ix_case_reply_due", "reply_due"),
+        # The monthly report: cases first answered, and closed, in a month.
+        Index("ix_case_first_replied", "first_replied_at"),
+        Index("ix_case_closed", "closed_at"),
+        # The page of answered comments: the few published cases, by notice.
+        Index(
+            "ix_case_published",
+            "notice_id",
+            sqlite_where=text("published"),
+            postgresql_where=text("published"),
+        ),
         # The queue's counts per status (and overdue) within an officer's offices: index only.
         Index("ix_case_status_office", "status", "office_id", "reply_due"),
         # Search (PostgreSQL): the character bigrams of subject and text, see shared.search.
@@ -109,6 +130,10 @@ class Case(Base):
     #: The citizen agreed that the comment and answer may be published (留言选登).
     publish_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The answer as the page of answered comments shows it: the public version of the reply,
+    #: cleared again of personal data when staff published it (a reply may greet the citizen
+    #: by name, which the tracking page may show but a public page must not).
+    published_answer: Mapped[str | None] = mapped_column(Text)
     #: Language of the citizen's mail and pages ("zh" or "en").
     language: Mapped[str] = mapped_column(String(8), default="zh")
 

@@ -12,7 +12,18 @@ class ReportArchive(Base):
     """A generated monthly report, kept unchanged for download."""
 
     __tablename__ = "report_archive"
-    __table_args__ = (UniqueConstraint("month", "format", "office_id"),)
+    __table_args__ = (
+        UniqueConstraint("month", "format", "office_id"),
+        # NULLs differ in a unique constraint: the whole department's report needs its own.
+        Index(
+            "uq_report_archive_department_month_format",
+            "month",
+            "format",
+            unique=True,
+            sqlite_where=text("office_id IS NULL"),
+            postgresql_where=text("office_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: First day of the Asia/Shanghai month the report covers.
@@ -22,6 +33,9 @@ class ReportArchive(Base):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("stored_blob.sha256"))
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the scheduled monthly mail carrying this file was written to the outbox (set on
+    #: the whole department's XLSX and PDF), so that mail goes out once.
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReminderDigest(Base):

@@ -9,16 +9,21 @@ year's holidays before the package knows them.
 
 from __future__ import annotations
 
+import calendar as gregorian
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shared.db import utcnow
 from shared.i18n import N_
 from shared.models import CalendarDay, StaffUser
 from shared.operations import audit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class CalendarError(ValueError):
@@ -139,3 +144,159 @@ def working_days_between(session: Session, after: date, until: date) -> int:
 
 def _working(day: date, listed: dict[date, bool]) -> bool:
     return listed.get(day, day.weekday() < 5)
+
+
+# --- Administration: what each year holds, entering a year by hand, the month grid ---------
+
+
+class CalendarState:
+    """Where a year's calendar stands."""
+
+    #: The table holds exactly the official days of the chinese-calendar package.
+    OFFICIAL = "official"
+    #: The table holds days, entered (or corrected) by hand.
+    MANUAL = "manual"
+    #: Nothing for the year: every weekday counts as a working day, which is wrong.
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    year: int
+    state: str
+    holidays: int
+    make_up_days: int
+    #: The installed chinese-calendar package knows the year, so it can be imported.
+    importable: bool
+
+
+def year_state(session: Session, year: int) -> str:
+    stored = {(row.day, row.is_workday) for row in days_of(session, year)}
+    if not stored:
+        return CalendarState.MISSING
+    if year in official_years():
+        official = {(official.day, official.is_workday) for official in official_days(year)}
+        if stored == official:
+            return CalendarState.OFFICIAL
+    return CalendarState.MANUAL
+
+
+def calendar_years(session: Session, today: date | None = None) -> list[YearSummary]:
+    """The years worth showing, newest first: those the table holds, and last year, this year
+    and the next whatever they hold (older years matter only to deadlines long past)."""
+    today = today or utcnow().astimezone(SHANGHAI).date()
+    counts: dict[int, tuple[int, int]] = {}
+    rows = session.execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
+    for day, is_workday in rows:
+        holidays, make_up = counts.get(day.year, (0, 0))
+        counts[day.year] = (holidays + (not is_workday), make_up + bool(is_workday))
+    known = official_years()
+    years = set(counts) | {today.year - 1, today.year, today.year + 1}
+    summaries = []
+    for year in sorted(years, reverse=True):
+        holidays, make_up = counts.get(year, (0, 0))
+        summaries.append(
+            YearSummary(
+                year=year,
+                state=year_state(session, year) if year in counts else CalendarState.MISSING,
+                holidays=holidays,
+                make_up_days=make_up,
+                importable=year in known,
+            )
+        )
+    return summaries
+
+
+def enter_calendar(
+    session: Session, year: int, days: list[OfficialDay], *, actor: StaffUser | None = None
+) -> int:
+    """Replace the year's days with those an admin entered: holidays (``is_workday`` false)
+    and make-up working days. Each day must be of the year, once, and a make-up working day
+    must fall on a Saturday or Sunday. Returns how many were stored. Flushes."""
+    seen: set[date] = set()
+    for entered in days:
+        if entered.day.year != year:
+            raise CalendarError(N_("%(day)s is not in %(year)s."), day=entered.day, year=year)
+        if entered.day in seen:
+            raise CalendarError(N_("%(day)s is given twice."), day=entered.day)
+        if entered.is_workday and entered.day.weekday() < 5:
+            raise CalendarError(
+                N_("%(day)s is a weekday: it is a working day anyway."), day=entered.day
+            )
+        seen.add(entered.day)
+    if not days:
+        raise CalendarError(N_("Enter at least one holiday."))
+    session.execute(delete(CalendarDay).where(_in_year(year)))
+    session.add_all(
+        CalendarDay(day=entered.day, is_workday=entered.is_workday, name=entered.name[:100])
+        for entered in days
+    )
+    session.flush()
+    holidays = sum(not entered.is_workday for entered in days)
+    audit.record(
+        session,
+        "calendar.entered",
+        actor=actor,
+        year=year,
+        holidays=holidays,
+        make_up_days=len(days) - holidays,
+    )
+    return len(days)
+
+
+@dataclass(frozen=True)
+class GridDay:
+    day: date
+    weekend: bool
+    #: A holiday on a day that would be a working day, or named as a holiday on a weekend.
+    holiday: bool
+    #: A make-up working day (调休) on a weekend.
+    make_up: bool
+    working: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class Month:
+    first: date
+    #: Weeks from Monday to Sunday; None outside the month.
+    weeks: list[list[GridDay | None]]
+
+
+def month_grid(session: Session, year: int) -> list[Month]:
+    """The year as twelve month calendars with the table's days marked."""
+    listed = {row.day: row for row in days_of(session, year)}
+    months = []
+    for number in range(1, 13):
+        weeks = []
+        for week in gregorian.Calendar(firstweekday=0).monthdatescalendar(year, number):
+            cells: list[GridDay | None] = []
+            for day in week:
+                if day.month != number:
+                    cells.append(None)
+                    continue
+                row = listed.get(day)
+                weekend = day.weekday() >= 5
+                cells.append(
+                    GridDay(
+                        day=day,
+                        weekend=weekend,
+                        holiday=row is not None and not row.is_workday,
+                        make_up=row is not None and row.is_workday and weekend,
+                        working=row.is_workday if row is not None else not weekend,
+                        name=row.name if row is not None else "",
+                    )
+                )
+            weeks.append(cells)
+        months.append(Month(first=date(year, number, 1), weeks=weeks))
+    return months
+
+
+def next_year_missing(session: Session, now: datetime | None = None) -> int | None:
+    """In December (Asia/Shanghai), the coming year when its calendar is still missing, so
+    deadlines running into it would count every weekday as a working day; else None."""
+    today = (now or utcnow()).astimezone(SHANGHAI).date()
+    if today.month != 12:
+        return None
+    coming = today.year + 1
+    return None if has_calendar(session, coming) else coming

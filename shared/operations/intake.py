@@ -17,7 +17,16 @@ from shared.db import utcnow
 from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
-from shared.models import Case, CaseStatus, Message, MessageKind, Notice, NoticeItem
+from shared.models import (
+    Case,
+    CaseStatus,
+    Channel,
+    Message,
+    MessageKind,
+    Notice,
+    NoticeItem,
+    NoticeStatus,
+)
 from shared.operations import audit, deadlines, duplicates, routing
 from shared.schemas.submission import Submission
 from shared.search import search_terms
@@ -66,10 +75,13 @@ def receive(
         if earlier is not None:
             return _replay(earlier, submission, digest, secret_key)
 
-    item = _open_item(session, submission.notice_item, now)
+    item = _open_item(session, submission, now)
     notice = item.notice if item is not None else None
     if notice is None and submission.notice_id is not None:
-        notice = session.get(Notice, submission.notice_id)
+        # A comment on the notice as a whole; once the notice closed, a general comment.
+        written_on = session.get(Notice, submission.notice_id)
+        if written_on is not None and written_on.is_open(_written_at(submission, now)):
+            notice = written_on
     tracking_number = _unused_tracking_number(session)
     if submission.idempotency_key:
         passcode = derived_passcode(secret_key, submission.idempotency_key, tracking_number)
@@ -131,15 +143,50 @@ def receive(
     return Receipt(case, passcode)
 
 
-def _open_item(session: Session, code: str | None, now: datetime) -> NoticeItem | None:
+def _open_item(session: Session, submission: Submission, now: datetime) -> NoticeItem | None:
+    """The item the comment is about, if it takes comments: offered (not retired), its notice
+    published and in its comment period, and inviting comments by this channel."""
+    code = submission.notice_item
     if not code:
         return None
     item = session.scalar(select(NoticeItem).where(NoticeItem.code == code))
-    if item is None or item.retired:
+    if item is None or item.notice.status == NoticeStatus.DRAFT:
         raise ValidationError({"notice_item": [N_("Choose one of the listed items.")]})
-    if not item.notice.is_open(now):
+    notice = item.notice
+    if notice.status == NoticeStatus.WITHDRAWN:
+        raise ValidationError(
+            {"notice_item": [N_("This notice has been withdrawn and takes no more comments.")]}
+        )
+    if item.retired:
+        raise ValidationError(
+            {
+                "notice_item": [
+                    N_("This item no longer takes comments: choose one of the listed items.")
+                ]
+            }
+        )
+    at = _written_at(submission, now)
+    if notice.opens_at and at < notice.opens_at:
+        raise ValidationError({"notice_item": [N_("Comments on this notice have not opened yet.")]})
+    if not notice.is_open(at):
         raise ValidationError({"notice_item": [N_("Comments on this notice are closed.")]})
+    if submission.channel in (Channel.WEB, Channel.API) and not notice.invites_web:
+        raise ValidationError(
+            {
+                "notice_item": [
+                    N_("This notice takes comments by phone, email or post, not on this site.")
+                ]
+            }
+        )
     return item
+
+
+def _written_at(submission: Submission, now: datetime) -> datetime:
+    """When the comment was made: now, or for a call or letter staff register later, the
+    time it was received (a letter posted within the period counts)."""
+    if submission.registered_by_id and submission.received_at:
+        return submission.received_at
+    return now
 
 
 def _unused_tracking_number(session: Session) -> str:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
 from shared.db import utcnow
 from shared.i18n import N_
-from shared.models import ApiToken, Office, Role, StaffUser
+from shared.mail import staff as staff_mail
+from shared.mail.outbox import enqueue
+from shared.models import ApiToken, Office, Role, StaffInvitation, StaffUser
 from shared.operations import audit
+from shared.schemas.staff import ROLES_WITH_OFFICES, Invitation, StaffAccess
 from shared.security import hash_secret, new_token, sha256_hex, verify_secret
 
 
@@ -145,6 +150,17 @@ def change_password(
         _count_wrong_password(session, user, now)
         session.flush()
         raise StaffError(N_("The current password is wrong."))
+    check_new_password(new, confirm)
+    if new == current:
+        raise StaffError(N_("Choose a new password, not the current one."))
+    user.password_hash = hash_secret(new)
+    user.failed_logins = 0
+    session.flush()
+    audit.record(session, "staff.password_changed", actor=user)
+
+
+def check_new_password(new: str, confirm: str) -> None:
+    """The rules for a password someone chooses, on the account page or an invitation's."""
     if len(new) < MIN_PASSWORD_LENGTH:
         raise StaffError(
             N_("The new password needs at least %(count)s characters."),
@@ -152,12 +168,6 @@ def change_password(
         )
     if new != confirm:
         raise StaffError(N_("The new password and its confirmation differ."))
-    if new == current:
-        raise StaffError(N_("Choose a new password, not the current one."))
-    user.password_hash = hash_secret(new)
-    user.failed_logins = 0
-    session.flush()
-    audit.record(session, "staff.password_changed", actor=user)
 
 
 def issue_token(session: Session, user: StaffUser, name: str = "") -> str:
@@ -198,10 +208,16 @@ def tokens_of(session: Session, user: StaffUser) -> list[ApiToken]:
 
 
 def revoke_token(
-    session: Session, user: StaffUser, token_id: int, *, now: datetime | None = None
+    session: Session,
+    user: StaffUser,
+    token_id: int,
+    *,
+    now: datetime | None = None,
+    actor: StaffUser | None = None,
 ) -> ApiToken | None:
-    """Revoke one of the user's own tokens; None if the user has no token with this id.
-    Revoking a revoked token changes nothing, so it keeps the time it was first revoked."""
+    """Revoke one of the user's tokens (by the user, or by ``actor``, an admin); None if the
+    user has no token with this id. Revoking a revoked token changes nothing, so it keeps the
+    time it was first revoked."""
     token = session.scalar(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.staff_id == user.id)
     )
@@ -209,9 +225,10 @@ def revoke_token(
         return token
     token.revoked_at = now or utcnow()
     session.flush()
-    audit.record(
-        session, "staff.token_revoked", actor=user, token_id=token.id, token_name=token.name
-    )
+    facts: dict[str, Any] = {"token_id": token.id, "token_name": token.name}
+    if actor is not None and actor.id != user.id:
+        facts["staff"] = user.username  # whose token an admin revoked
+    audit.record(session, "staff.token_revoked", actor=actor or user, **facts)
     return token
 
 
@@ -225,3 +242,320 @@ def user_for_token(session: Session, token: str) -> StaffUser | None:
         return None
     row.last_used_at = utcnow()
     return row.staff
+
+
+# --- What admins do to staff accounts ---------------------------------------------------------
+
+#: How long an invitation or password-reset link works.
+INVITATION_DAYS = 7
+
+
+class InvitationState:
+    """What a one-time link is, as the invitation page and an admin checking it see it."""
+
+    VALID = "valid"
+    USED = "used"
+    EXPIRED = "expired"
+    REPLACED = "replaced"  # a newer link was sent; this one stopped working then
+    INACTIVE = "inactive"  # the account was deactivated
+    UNKNOWN = "unknown"
+
+
+def staff_list(session: Session) -> list[StaffUser]:
+    """Every account, active ones first, with their offices."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .options(selectinload(StaffUser.offices))
+            .order_by(StaffUser.active.desc(), StaffUser.username)
+        )
+    )
+
+
+def get_staff(session: Session, staff_id: int) -> StaffUser | None:
+    return session.get(StaffUser, staff_id, options=[selectinload(StaffUser.offices)])
+
+
+def invite(
+    session: Session,
+    invitation: Invitation,
+    actor: StaffUser,
+    settings: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> StaffUser:
+    """A new account without a password, and a one-time link to set one, mailed through the
+    outbox to the invitee."""
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == invitation.username)):
+        raise ValidationError(
+            {"username": [N_("This username is taken; choose another.")]}
+        ) from None
+    _check_role_offices(invitation.role, invitation.offices)
+    user = StaffUser(
+        username=invitation.username,
+        display_name=invitation.display_name,
+        email=invitation.email,
+        role=invitation.role,
+        password_hash=None,
+        active=True,
+        offices=_active_offices(session, invitation.offices),
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:  # the same name added at the same moment: all is rolled back
+        raise ValidationError(
+            {"username": [N_("This username is taken; choose another.")]}
+        ) from None
+    _mail_link(session, user, settings, reset=False, now=now)
+    audit.record(
+        session,
+        "staff.invited",
+        actor=actor,
+        staff=user.username,
+        role=user.role,
+        offices=[office.code for office in user.offices],
+    )
+    return user
+
+
+def resend_invitation(
+    session: Session,
+    user: StaffUser,
+    actor: StaffUser,
+    settings: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """A new link for someone who has not set their password yet; the old link stops working."""
+    if not user.active:
+        raise StaffError(N_("The account is deactivated: reactivate it first."))
+    if user.password_hash is not None:
+        raise StaffError(
+            N_("%(username)s has set a password already; reset it to send a new link."),
+            username=user.username,
+        )
+    _require_email(user)
+    _mail_link(session, user, settings, reset=user.last_login_at is not None, now=now)
+    audit.record(session, "staff.invitation_resent", actor=actor, staff=user.username)
+
+
+def reset_password(
+    session: Session,
+    user: StaffUser,
+    actor: StaffUser,
+    settings: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """The user's password stops working at once, and with it every session they have (a
+    session holds a tag of the password hash); a one-time link to set a new one is mailed.
+    API tokens stay: revoke them separately if they may be compromised too."""
+    if user.id == actor.id:
+        raise StaffError(N_("Change your own password on your account page."))
+    if not user.active:
+        raise StaffError(N_("The account is deactivated: reactivate it first."))
+    _require_email(user)
+    user.password_hash = None
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    _mail_link(session, user, settings, reset=True, now=now)
+    audit.record(session, "staff.password_reset", actor=actor, staff=user.username)
+
+
+def set_access(session: Session, user: StaffUser, access: StaffAccess, actor: StaffUser) -> None:
+    """The user's role and offices as given. An admin cannot demote themself, nor the last
+    active admin; officers and reviewers need an office."""
+    _check_role_offices(access.role, access.offices)
+    if user.role == Role.ADMIN and access.role != Role.ADMIN:
+        _keep_an_admin(session, user, actor, demote=True)
+    old_role, old_offices = user.role, [office.code for office in user.offices]
+    user.role = access.role
+    user.offices = _active_offices(session, access.offices)
+    # Offices merged away are not offered, so the user keeps none of them.
+    new_offices = [office.code for office in user.offices]
+    session.flush()
+    if old_role != user.role:
+        audit.record(
+            session,
+            "staff.role_changed",
+            actor=actor,
+            staff=user.username,
+            old_role=old_role,
+            role=user.role,
+        )
+    if sorted(old_offices) != sorted(new_offices):
+        audit.record(
+            session,
+            "staff.offices_changed",
+            actor=actor,
+            staff=user.username,
+            old_offices=old_offices,
+            offices=new_offices,
+        )
+
+
+def set_active(session: Session, user: StaffUser, active: bool, actor: StaffUser) -> None:
+    """Deactivate an account (it is never deleted: the audit trail keeps the name), or
+    reactivate it. A deactivated user cannot log in, and their open sessions and API tokens
+    stop working at once, since both are checked against ``active`` on every request."""
+    if user.active == active:
+        return
+    if not active and user.role == Role.ADMIN:
+        _keep_an_admin(session, user, actor, demote=False)
+    elif not active and user.id == actor.id:
+        raise StaffError(N_("You cannot deactivate your own account."))
+    user.active = active
+    session.flush()
+    action = "staff.reactivated" if active else "staff.deactivated"
+    audit.record(session, action, actor=actor, staff=user.username)
+
+
+def invitation_state(
+    session: Session, token: str, *, now: datetime | None = None
+) -> tuple[str, StaffUser | None]:
+    """What the link with ``token`` is (an :class:`InvitationState`), and whose."""
+    now = now or utcnow()
+    invitation = session.scalar(
+        select(StaffInvitation).where(StaffInvitation.token_hash == sha256_hex(token))
+    )
+    if invitation is None:
+        return InvitationState.UNKNOWN, None
+    user = session.get(StaffUser, invitation.staff_id)
+    if invitation.used_at is not None:
+        return InvitationState.USED, user
+    newer = session.scalar(
+        select(StaffInvitation.id).where(
+            StaffInvitation.staff_id == invitation.staff_id, StaffInvitation.id > invitation.id
+        )
+    )
+    if newer is not None:
+        return InvitationState.REPLACED, user
+    if invitation.expires_at <= now:
+        return InvitationState.EXPIRED, user
+    if user is None or not user.active:
+        return InvitationState.INACTIVE, user
+    return InvitationState.VALID, user
+
+
+class InvitationInvalid(Exception):
+    """The link is unknown, used, expired, replaced, or its account deactivated."""
+
+
+def accept_invitation(
+    session: Session, token: str, password: str, confirm: str, *, now: datetime | None = None
+) -> StaffUser:
+    """Set the password through a one-time link and use the link up; returns the user, who
+    may now log in. The link is claimed by a conditional update, so of two requests racing
+    with the same link only one sets a password."""
+    now = now or utcnow()
+    state, user = invitation_state(session, token, now=now)
+    if state != InvitationState.VALID or user is None:
+        raise InvitationInvalid(state)
+    check_new_password(password, confirm)
+    claimed = session.execute(
+        update(StaffInvitation)
+        .where(
+            StaffInvitation.token_hash == sha256_hex(token),
+            StaffInvitation.used_at.is_(None),
+            StaffInvitation.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise InvitationInvalid(InvitationState.USED)
+    user.password_hash = hash_secret(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.flush()
+    audit.record(session, "staff.invitation_accepted", actor=user)
+    return user
+
+
+def _mail_link(
+    session: Session,
+    user: StaffUser,
+    settings: Mapping[str, Any],
+    *,
+    reset: bool,
+    now: datetime | None,
+) -> StaffInvitation:
+    """A new one-time link for the user, in the outbox; every older link stops working. Only
+    the token's SHA-256 is kept: the link exists in the mail alone."""
+    now = now or utcnow()
+    session.execute(
+        update(StaffInvitation)
+        .where(
+            StaffInvitation.staff_id == user.id,
+            StaffInvitation.used_at.is_(None),
+            StaffInvitation.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = new_token()
+    invitation = StaffInvitation(
+        staff_id=user.id,
+        token_hash=sha256_hex(token),
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
+    session.add(invitation)
+    enqueue(
+        session,
+        staff_mail.invitation(user, token, invitation.expires_at, settings, reset=reset),
+        settings,
+    )
+    session.flush()
+    return invitation
+
+
+def _require_email(user: StaffUser) -> None:
+    if not user.email:
+        raise StaffError(
+            N_("%(username)s has no mail address to send the link to."), username=user.username
+        )
+
+
+def _check_role_offices(role: str, offices: Iterable[str]) -> None:
+    if role not in Role.ALL:
+        raise StaffError(N_("Choose a role."))
+    if role in ROLES_WITH_OFFICES and not list(offices):
+        raise ValidationError({"offices": [N_("Officers and reviewers need at least one office.")]})
+
+
+def _active_offices(session: Session, codes: Iterable[str]) -> list[Office]:
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return []
+    offices = list(
+        session.scalars(
+            select(Office)
+            .where(Office.code.in_(codes), Office.active.is_(True))
+            .order_by(Office.code)
+        )
+    )
+    if len(offices) != len(codes):  # one was merged away since the form was shown
+        raise ValidationError({"offices": [N_("Choose offices from the list.")]})
+    return offices
+
+
+def _keep_an_admin(session: Session, user: StaffUser, actor: StaffUser, *, demote: bool) -> None:
+    """Refuse to take the admin role from the actor themself or from the last active admin.
+    The active admins are locked while counted, so two admins demoting each other at once
+    cannot leave none."""
+    if user.id == actor.id:
+        if demote:
+            raise StaffError(N_("You cannot take the administrator role from yourself."))
+        raise StaffError(N_("You cannot deactivate your own account."))
+    admins = session.scalars(
+        select(StaffUser.id)
+        .where(StaffUser.role == Role.ADMIN, StaffUser.active.is_(True))
+        .with_for_update()
+    ).all()
+    if user.active and len(admins) <= 1:
+        raise StaffError(
+            N_("%(username)s is the last active administrator."), username=user.username
+        )

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from shared.db import Database
 from shared.mail import builders
 from shared.models import Case, Office, OutboxEmail, ReminderDigest, StaffUser
-from shared.operations import reminders
+from shared.operations import reminders, report_archive
 from shared.operations.calendar import import_official_calendar
 from tests.factories import make_case
 
@@ -89,6 +89,13 @@ def scene(db) -> dict[str, str]:
         "silent": case_due(db, "silent", date(2025, 9, 30), "无邮箱股室的留言"),
         "triage": case_due(db, None, date(2025, 9, 28), "还没分派的留言", "received"),
     }
+
+
+@pytest.fixture(autouse=True)
+def no_monthly_report(monkeypatch):
+    """The worker would also mail September's report in October: its own tests are in
+    tests/responder/test_report_schedule.py; here the mail is the reminders alone."""
+    monkeypatch.setattr(report_archive, "send_scheduled_report", lambda *args, **kwargs: 0)
 
 
 @pytest.fixture

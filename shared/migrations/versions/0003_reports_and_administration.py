@@ -7,8 +7,8 @@ Create Date: 2026-11-27 10:55:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -17,12 +17,46 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # -- the monthly report --
-    # -- administration and the public page of answered comments --
+    # -- the monthly report: indexes for its queries --
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.create_index("ix_case_first_replied", ["first_replied_at"], unique=False)
+        batch_op.create_index("ix_case_closed", ["closed_at"], unique=False)
+    # -- the monthly report: the archive --
+    with op.batch_alter_table("report_archive", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mailed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "uq_report_archive_department_month_format",
+            ["month", "format"],
+            unique=True,
+            sqlite_where=sa.text("office_id IS NULL"),
+            postgresql_where=sa.text("office_id IS NULL"),
+        )
+    # -- administration: notices, offices, staff --
+    # -- the public page of answered comments --
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("published_answer", sa.Text(), nullable=True))
+        batch_op.create_index(
+            "ix_case_published",
+            ["notice_id"],
+            unique=False,
+            sqlite_where=sa.text("published"),
+            postgresql_where=sa.text("published"),
+        )
     pass
 
 
 def downgrade() -> None:
-    # -- administration and the public page of answered comments --
-    # -- the monthly report --
+    # -- the public page of answered comments --
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_published")
+        batch_op.drop_column("published_answer")
+    # -- administration: notices, offices, staff --
+    # -- the monthly report: the archive --
+    with op.batch_alter_table("report_archive", schema=None) as batch_op:
+        batch_op.drop_index("uq_report_archive_department_month_format")
+        batch_op.drop_column("mailed_at")
+    # -- the monthly report: indexes for its queries --
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_closed")
+        batch_op.drop_index("ix_case_first_replied")
     pass
