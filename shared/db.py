@@ -12,7 +12,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    delete,
+    event,
+    false,
+    func,
+    make_url,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -118,6 +129,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def one_worker_at_a_time(session: Session, key: int, table: type[Base]) -> bool:
+    """Whether this transaction may go on with work that one worker at a time does (the day's
+    reminders, the monthly report); the claim lasts until the transaction ends. PostgreSQL:
+    the advisory lock ``key``, False while another worker holds it. SQLite has one writer: a
+    write to ``table`` that changes nothing takes the write lock now, before the transaction
+    reads, so a second worker waits here and then sees the first one's rows."""
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+    session.execute(delete(table).where(false()).execution_options(synchronize_session=False))
+    return True
 
 
 def run_with_retry(database: Database, work, *, attempts: int = 2):

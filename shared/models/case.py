@@ -90,6 +90,14 @@ class Case(Base):
         # The monthly report: cases first answered, and closed, in a month.
         Index("ix_case_first_replied", "first_replied_at"),
         Index("ix_case_closed", "closed_at"),
+        # The month's clustered cases, for the report (a few among many).
+        Index(
+            "ix_case_clustered_received",
+            "received_at",
+            "cluster_id",
+            postgresql_where=text("cluster_id IS NOT NULL"),
+            sqlite_where=text("cluster_id IS NOT NULL"),
+        ),
         # The page of answered comments: the few published cases, by notice.
         Index(
             "ix_case_published",

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import one_worker_at_a_time, utcnow
 from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Office, ReminderDigest, Role, StaffUser
@@ -71,7 +71,7 @@ def send_reminders(
     now = now or utcnow()
     if not reminder_time(session, now):
         return 0
-    if not _lock(session):
+    if not one_worker_at_a_time(session, ADVISORY_LOCK_KEY, ReminderDigest):
         return 0  # another worker is writing the digests right now
     day = now.astimezone(SHANGHAI).date()
     written = 0
@@ -94,21 +94,6 @@ def send_reminders(
     if not _escalation_written(session, day):
         written += _escalation(session, settings, now, day)
     return written
-
-
-def _lock(session: Session) -> bool:
-    """One worker at a time writes digests, until its transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return bool(session.scalar(select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_KEY))))
-    # SQLite has one writer: a write (that changes nothing) takes its lock now, before this
-    # transaction reads, so a second worker waits here and then sees the first one's rows.
-    session.execute(
-        update(ReminderDigest)
-        .where(text("0 = 1"))
-        .values(day=ReminderDigest.day)
-        .execution_options(synchronize_session=False)
-    )
-    return True
 
 
 def _escalation_written(session: Session, day: date) -> bool:

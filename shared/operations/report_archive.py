@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shared.attachments import store_blob
 from shared.config import addresses
-from shared.db import utcnow
+from shared.db import one_worker_at_a_time, utcnow
 from shared.i18n import N_
 from shared.mail import report_mail
 from shared.mail.outbox import enqueue
@@ -511,8 +511,12 @@ def send_scheduled_report(
     if local < datetime.combine(local.date().replace(day=1), SCHEDULE_TIME, SHANGHAI):
         return 0
     month = last_completed_month(now)
-    if _mailed(session, month) or not _lock(session) or _mailed(session, month):
-        return 0  # done, or another worker is doing it right now
+    if _mailed(session, month):
+        return 0
+    if not one_worker_at_a_time(session, ADVISORY_LOCK_KEY, ReportArchive) or _mailed(
+        session, month
+    ):
+        return 0  # another worker is doing it right now, or has just done it
     recipients = report_recipients(session, settings)
     for fmt in FORMATS:  # the archive holds every format, mailed or not
         report_file(session, month, fmt, None, now=now)
@@ -549,18 +553,3 @@ def _mailed(session: Session, month: date) -> bool:
             )
         )
     )
-
-
-def _lock(session: Session) -> bool:
-    """One worker at a time writes the scheduled report, until its transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return bool(session.scalar(select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_KEY))))
-    # SQLite has one writer: a write (that changes nothing) takes its lock now, before this
-    # transaction reads, so a second worker waits here and then sees the first one's rows.
-    session.execute(
-        update(ReportArchive)
-        .where(text("0 = 1"))
-        .values(format=ReportArchive.format)
-        .execution_options(synchronize_session=False)
-    )
-    return True

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, fields
 
+from shared.db import utcnow
 from shared.models import CaseStatus, RatingValue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -120,6 +121,11 @@ class NoticeOutputSchema(Schema):
     summary = fields.String()
     opens_at = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
     closes_at = ShanghaiDateTime(allow_none=True, metadata=_SHANGHAI_TIME)
+    #: Taking comments now: published and inside its comment period.
+    open = fields.Function(
+        lambda notice: notice.is_open(utcnow()),
+        metadata={"type": "boolean", "description": "Taking comments now."},
+    )
     items = CurrentItems(fields.Nested(NoticeItemOutputSchema), required=True)
 
 

@@ -181,6 +181,14 @@ def test_a_closed_notice_says_so_politely_instead_of_the_form(db, demo, intake_c
     assert 'href="/feedback?lang=en"' in html
 
 
+def test_the_api_says_whether_each_notice_takes_comments(db, demo, intake_client):
+    """`open` in GET /api/v1/notices: a client knows before it sends a comment."""
+    assert [n["open"] for n in intake_client.get("/api/v1/notices").get_json()] == [True]
+    set_demo_period(db, closes_at=datetime.now(UTC) - timedelta(days=1))
+    notices = intake_client.get("/api/v1/notices").get_json()
+    assert [n["open"] for n in notices] == [False] and notices[0]["items"]
+
+
 def test_the_closed_notice_page_is_in_chinese_first(db, demo, intake_client):
     """Without a language asked for, the page is Chinese (the notice's own words and the
     labels the catalogue has); it keeps the contacts and the tracking link."""

@@ -1,4 +1,5 @@
-"""reports and administration
+"""reports and administration: indexes for the monthly report, its archive (one department
+report per month and format, when it was mailed), the answer as the public page shows it
 
 Revision ID: 0003
 Revises: 0002
@@ -21,6 +22,13 @@ def upgrade() -> None:
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.create_index("ix_case_first_replied", ["first_replied_at"], unique=False)
         batch_op.create_index("ix_case_closed", ["closed_at"], unique=False)
+        batch_op.create_index(
+            "ix_case_clustered_received",
+            ["received_at", "cluster_id"],
+            unique=False,
+            sqlite_where=sa.text("cluster_id IS NOT NULL"),
+            postgresql_where=sa.text("cluster_id IS NOT NULL"),
+        )
     # -- the monthly report: the archive --
     with op.batch_alter_table("report_archive", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mailed_at", sa.DateTime(timezone=True), nullable=True))
@@ -31,7 +39,6 @@ def upgrade() -> None:
             sqlite_where=sa.text("office_id IS NULL"),
             postgresql_where=sa.text("office_id IS NULL"),
         )
-    # -- administration: notices, offices, staff --
     # -- the public page of answered comments --
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("published_answer", sa.Text(), nullable=True))
@@ -42,7 +49,6 @@ def upgrade() -> None:
             sqlite_where=sa.text("published"),
             postgresql_where=sa.text("published"),
         )
-    pass
 
 
 def downgrade() -> None:
@@ -50,13 +56,12 @@ def downgrade() -> None:
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.drop_index("ix_case_published")
         batch_op.drop_column("published_answer")
-    # -- administration: notices, offices, staff --
     # -- the monthly report: the archive --
     with op.batch_alter_table("report_archive", schema=None) as batch_op:
         batch_op.drop_index("uq_report_archive_department_month_format")
         batch_op.drop_column("mailed_at")
     # -- the monthly report: indexes for its queries --
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_clustered_received")
         batch_op.drop_index("ix_case_closed")
         batch_op.drop_index("ix_case_first_replied")
-    pass
