@@ -104,3 +104,24 @@ def intake_server(demo, database_url, tmp_path) -> Iterator[str]:
     # A temporary working directory: the repository's .env and var/ stay out of it.
     with served(command, cwd=tmp_path, env=env, ready_urls=[base_url + "/readyz"]):
         yield base_url
+
+
+@pytest.fixture(scope="module")
+def running_responder(database, database_url, tmp_path_factory) -> Iterator[str]:
+    """The responder under gunicorn on a free port, over the (migrated) test database: one
+    server for a test module, as starting gunicorn takes seconds; each test brings its data."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "e2e-responder-secret",
+        "MINYI_ENV": "development",  # the session cookie over plain http
+        "RATELIMIT_ENABLED": "false",
+    }
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "2", "responder:create_app()"]
+    base_url = f"http://127.0.0.1:{port}"
+    # A temporary working directory: the repository's .env and var/ stay out of it.
+    cwd = tmp_path_factory.mktemp("responder")
+    with served(command, cwd=cwd, env=env, ready_urls=[base_url + "/readyz"]):
+        yield base_url

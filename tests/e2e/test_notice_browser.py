@@ -8,10 +8,7 @@ test_staff_browser.py. Screenshots land in ``var/screenshots/notice-*.png``.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +18,6 @@ from sqlalchemy import select, update
 
 from shared.models import Case, Notice, NoticeStatus
 from tests.factories import make_staff
-from tests.servers import served
 
 PASSWORD = "correct horse 1"  # make_staff's
 DESKTOP = {"width": 1280, "height": 900}
@@ -30,31 +26,6 @@ ITEMS = (
     ("WM27-01", "志愿服务站点覆盖不足", "civil"),
     ("WM27-02", "创建经费使用情况未公开", "finance"),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def running_responder(database, database_url, tmp_path_factory) -> Iterator[str]:
-    """The responder under gunicorn on a free port, over the (migrated) test database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "e2e-notice-browser-secret",
-        "MINYI_ENV": "development",  # the session cookie over plain http
-        "RATELIMIT_ENABLED": "false",
-    }
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "responder:create_app()"]
-    base_url = f"http://127.0.0.1:{port}"
-    cwd = tmp_path_factory.mktemp("responder")
-    with served(command, cwd=cwd, env=env, ready_urls=[base_url + "/readyz"]):
-        yield base_url
 
 
 @pytest.fixture(autouse=True)

@@ -8,17 +8,13 @@ Screenshots land in ``var/screenshots/`` for a person to review.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.factories import make_case, make_staff
-from tests.servers import served
 
 PASSWORD = "correct horse 1"  # make_staff's
 DESKTOP = {"width": 1280, "height": 900}
@@ -30,33 +26,6 @@ CYBER = "县委网信办"
 CYBER_RULE = "网络舆情转县委网信办"
 #: Username and offices of the staff account used for each role.
 STAFF_USERS = {"triager": ("triage1", ()), "officer": ("cyber1", ("cyber",))}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def running_responder(database, database_url, tmp_path_factory) -> Iterator[str]:
-    """The responder under gunicorn on a free port, over the (migrated) test database: one
-    server for the module, as starting gunicorn takes seconds; each test brings its data."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "e2e-staff-browser-secret",
-        "MINYI_ENV": "development",  # the session cookie over plain http
-        "RATELIMIT_ENABLED": "false",
-    }
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "2", "responder:create_app()"]
-    base_url = f"http://127.0.0.1:{port}"
-    # A temporary working directory: the repository's .env and var/ stay out of it.
-    cwd = tmp_path_factory.mktemp("responder")
-    with served(command, cwd=cwd, env=env, ready_urls=[base_url + "/readyz"]):
-        yield base_url
 
 
 @pytest.fixture
