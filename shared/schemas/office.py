@@ -98,6 +98,9 @@ class OfficeCreateSchema(OfficeEditSchema):
     )
 
 
+_CONFIRM = N_("Tick that you know a merge cannot be undone.")
+
+
 class MergeSchema(Schema):
     """Which office takes over everything of the merged one."""
 
@@ -112,6 +115,12 @@ class MergeSchema(Schema):
             "invalid": N_("Choose the office to merge into."),
         },
         validate=validate.Length(min=1, max=CODE_MAX, error=N_("Choose the office to merge into.")),
+    )
+    #: A merge cannot be undone: the admin ticks that they know.
+    confirm = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error=_CONFIRM),
+        error_messages={"required": _CONFIRM, "null": _CONFIRM, "invalid": _CONFIRM},
     )
 
 

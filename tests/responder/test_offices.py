@@ -185,7 +185,7 @@ def test_merge_moves_everything_and_retires_the_office(db, admin, responder_app)
     finance = _office(db, "finance")
     office = _office(db, "office")
 
-    response = _post(admin, f"/admin/offices/{finance.id}/merge", into="office")
+    response = _post(admin, f"/admin/offices/{finance.id}/merge", into="office", confirm="yes")
     assert response.status_code == 303
 
     with db.session() as session:
@@ -253,23 +253,34 @@ def _case_office(db, case_id: int) -> int | None:
         return session.get_one(Case, case_id).office_id
 
 
+def test_merge_needs_the_admin_to_confirm_it_cannot_be_undone(db, admin):
+    """Without the tick the form comes back with a message; nothing moves."""
+    finance = _office(db, "finance")
+    response = _post(admin, f"/admin/offices/{finance.id}/merge", into="office")
+    assert response.status_code == 422
+    assert "cannot be undone" in response.get_data(as_text=True)
+    assert _office(db, "finance").active
+    assert _events(db, "office.merged") == []
+
+
 def test_merge_into_itself_or_an_inactive_office_is_refused(db, admin):
     """Clear reasons; nothing moves. A merged office cannot be merged again."""
     make_case(db, body="财务报销不透明")
     finance = _office(db, "finance")
-    itself = _post(admin, f"/admin/offices/{finance.id}/merge", into="finance")
+    itself = _post(admin, f"/admin/offices/{finance.id}/merge", into="finance", confirm="yes")
     assert itself.status_code == 422
     assert "cannot be merged into itself" in itself.get_data(as_text=True)
 
     civil = _office(db, "civil")
-    assert _post(admin, f"/admin/offices/{civil.id}/merge", into="office").status_code == 303
-    inactive = _post(admin, f"/admin/offices/{finance.id}/merge", into="civil")
+    merged = _post(admin, f"/admin/offices/{civil.id}/merge", into="office", confirm="yes")
+    assert merged.status_code == 303
+    inactive = _post(admin, f"/admin/offices/{finance.id}/merge", into="civil", confirm="yes")
     assert inactive.status_code == 422
     assert "is inactive: merge into an active office" in inactive.get_data(as_text=True)
-    again = _post(admin, f"/admin/offices/{civil.id}/merge", into="news")
+    again = _post(admin, f"/admin/offices/{civil.id}/merge", into="news", confirm="yes")
     assert again.status_code == 422
     assert "merged already" in again.get_data(as_text=True)
-    nowhere = _post(admin, f"/admin/offices/{finance.id}/merge", into="")
+    nowhere = _post(admin, f"/admin/offices/{finance.id}/merge", into="", confirm="yes")
     assert nowhere.status_code == 422
 
     assert _office(db, "finance").active
