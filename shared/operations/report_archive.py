@@ -518,8 +518,9 @@ def send_scheduled_report(
     ):
         return 0  # another worker is doing it right now, or has just done it
     recipients = report_recipients(session, settings)
-    for fmt in FORMATS:  # the archive holds every format, mailed or not
-        report_file(session, month, fmt, None, now=now)
+    if recipients or _archived_formats(session, month) < len(FORMATS):
+        for fmt in FORMATS:  # the archive holds every format, mailed or not
+            report_file(session, month, fmt, None, now=now)
     if not recipients:
         if month not in _warned_months:
             _warned_months.add(month)
@@ -541,6 +542,13 @@ def send_scheduled_report(
         .execution_options(synchronize_session=False)
     )
     return len(recipients)
+
+
+def _archived_formats(session: Session, month: date) -> int:
+    """How many formats of the department's report of ``month`` the archive holds."""
+    return session.scalar(
+        select(func.count()).where(ReportArchive.month == month, ReportArchive.office_id.is_(None))
+    )
 
 
 def _mailed(session: Session, month: date) -> bool:

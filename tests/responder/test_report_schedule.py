@@ -5,6 +5,7 @@ workers; a failure to make it never holds up the outbox."""
 from __future__ import annotations
 
 import threading
+from unittest.mock import patch
 
 import pytest
 import time_machine
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 import shared.reports
 from shared.models import OutboxEmail, ReportArchive
+from shared.operations import report_archive
 from tests.factories import queue_outbox
 from tests.report_helpers import FINANCE_BODY, MARKER, office_case, shanghai
 
@@ -167,6 +169,13 @@ def test_no_recipients_archives_and_mails_nobody(db, november, make_worker):
         make_worker(None).run_once()
     assert report_mails(db) == []
     assert len(archived(db)) == 5
+    # Later passes (every few seconds) find it archived and read none of the files again.
+    with (
+        time_machine.travel(shanghai(2026, 12, 1, 8, 5), tick=False),
+        patch.object(report_archive, "report_file", wraps=report_archive.report_file) as read,
+    ):
+        make_worker(None).run_once()
+    assert read.call_count == 0
 
 
 def test_a_bad_recipient_setting_is_logged_not_a_crash(db, november, make_worker, caplog):
