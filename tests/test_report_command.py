@@ -110,6 +110,18 @@ def test_a_completed_month_is_archived_once_and_given_unchanged(minyi, cases, db
         assert list(formats) == ["csv", "json"]
 
 
+def test_the_next_month_compares_with_the_month_as_archived(minyi, cases, db):
+    """November's comparison takes October's figures as reported then (archived), not a
+    second count that a late-registered October case would change."""
+    from tests.report_helpers import CYBER_BODY, office_case, shanghai
+
+    october = json.loads(minyi("report", "monthly", "--month", "2026-10").stdout)
+    office_case(db, "cyber", shanghai(2026, 10, 20, 9, 0), CYBER_BODY)
+    november = json.loads(minyi("report", "monthly", "--month", "2026-11").stdout)
+    assert october["received"] == 3
+    assert november["change"]["received"]["previous_month"] == 3
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

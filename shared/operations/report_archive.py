@@ -248,8 +248,20 @@ def _generate(
 ) -> dict:
     from shared.operations.reports import monthly_report
 
+    archivable, office_id = _archived_office(offices)
+
+    def reported(earlier: date) -> dict | None:
+        row = _archive_row(session, earlier, "json", office_id) if archivable else None
+        return json.loads(_blob(session, row)) if row is not None else None
+
     return monthly_report(
-        session, month, offices=offices, language=language, progress=progress, now=now
+        session,
+        month,
+        offices=offices,
+        language=language,
+        progress=progress,
+        now=now,
+        reported=reported,
     )
 
 

@@ -263,10 +263,14 @@ def monthly_report(
     language: str = "zh",
     progress: Callable[[str], None] | None = None,
     now: datetime | None = None,
+    reported: Callable[[date], dict | None] | None = None,
 ) -> dict:
     """The monthly report of ``month`` (the first day of an Asia/Shanghai month) as a
     JSON-ready dict; ``offices`` limits every figure to the cases those offices handle.
-    ``language`` is kept for labels that are data; offices and items have one name today."""
+    ``language`` is kept for labels that are data; offices and items have one name today.
+    ``reported(month)``: the report of an earlier month of the same scope as it was made then
+    (the archive), if kept; the comparison with it takes its figures instead of counting
+    that month again."""
     step = progress or (lambda _name: None)
     now = now or utcnow()
     if session.get_bind().dialect.name == "postgresql":
@@ -311,8 +315,10 @@ def monthly_report(
         "satisfaction_rate": ratings.rate,
         "overdue_open": month_end.overdue_open,
     }
-    previous = _headline(session, _Period.of(_shift_month(period.month, -1)), office_ids)
-    last_year = _headline(session, _Period.of(_shift_month(period.month, -12)), office_ids)
+    previous, last_year = (
+        _earlier_headline(session, _shift_month(period.month, -months), office_ids, reported)
+        for months in (1, 12)
+    )
 
     return {
         "month": f"{period.month:%Y-%m}",
@@ -889,6 +895,24 @@ def _top_words(
 # -- comparison ---------------------------------------------------------------------------
 
 
+def _earlier_headline(
+    session: Session,
+    month: date,
+    office_ids: Sequence[int] | None,
+    reported: Callable[[date], dict | None] | None,
+) -> dict:
+    """The five compared figures of an earlier month: as reported then when that report is
+    kept (the figures leadership read, and no second count of a month), else counted now."""
+    kept = reported(month) if reported is not None else None
+    if kept is not None and all(key in kept for key in _HEADLINE):
+        return {key: kept[key] for key in _HEADLINE}
+    return _headline(session, _Period.of(month), office_ids)
+
+
+#: The figures compared with the previous month and the same month last year.
+_HEADLINE = ("received", "replied", "on_time_rate", "satisfaction_rate", "overdue_open")
+
+
 def _headline(session: Session, period: _Period, office_ids: Sequence[int] | None) -> dict:
     """The five figures compared with other months, counted exactly as in the report."""
     scope = _scope(office_ids)
@@ -1052,7 +1076,8 @@ DEFINITIONS: dict[str, str] = {
     "change": (
         "Each headline figure against the previous month and the same month a year before: "
         "for counts the ratio (value / earlier - 1), for rates the difference; null when "
-        "there is nothing to compare."
+        "there is nothing to compare. An earlier month whose report was archived is taken "
+        "as reported then."
     ),
     "daily": "Cases received and cases first answered on each Asia/Shanghai day of the month.",
     "top_words": (

@@ -610,6 +610,25 @@ def test_change_against_the_previous_month_and_last_year(october):
     assert report["change"]["received"]["year_over_year"] == 8.0
 
 
+def test_the_comparison_takes_an_earlier_months_figures_as_reported_then(october):
+    """A month whose report is kept (the archive) is compared as leadership read it, not
+    counted again; a month without one is counted."""
+    month, _rows = october
+    september = {"received": 40, "replied": 30, "on_time_rate": 0.5}
+    september |= {"satisfaction_rate": 0.75, "overdue_open": 2}
+    asked = []
+
+    def reported(earlier: date) -> dict | None:
+        asked.append(earlier)
+        return september if earlier == date(2026, 9, 1) else None
+
+    change = month.report(reported=reported)["change"]
+    assert asked == [date(2026, 9, 1), date(2025, 10, 1)]
+    assert change["received"]["previous_month"] == 40
+    assert change["satisfaction_rate"]["previous_month"] == 0.75
+    assert change["received"]["previous_year"] == expected(month, date(2025, 10, 1))["received"]
+
+
 def test_a_past_month_does_not_change_when_reported_later(october):
     """September as it stood: the reopened case and the overdue one were not yet answered."""
     month, _rows = october
