@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request, session, url_for
 from flask_babel import gettext
@@ -21,7 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from shared.config import ConfigError, load_settings
-from shared.db import Database
+from shared.db import SHANGHAI, Database
 from shared.extensions import babel, csrf
 from shared.i18n import (
     N_,
@@ -34,7 +33,6 @@ from shared.observability import init_logging, init_metrics, init_request_id
 
 log = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 health = Blueprint("health", __name__)
 
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 import calendar as gregorian
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.i18n import N_
 from shared.models import CalendarDay, StaffUser
 from shared.operations import audit
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class CalendarError(ValueError):

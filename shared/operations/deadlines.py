@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.i18n import N_
 from shared.models import (
     AuditEvent,
@@ -37,7 +36,6 @@ from shared.operations import audit
 from shared.operations import calendar as working_calendar
 from shared.operations.errors import NotAllowed, StepRefused, stated_reason
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACKNOWLEDGE_DAYS = 15
 REPLY_DAYS = 60
 #: The one extension a case may have is at most this long (in the unit of its policy).

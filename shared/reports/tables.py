@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import support
 
+from shared.db import SHANGHAI
 from shared.i18n import LANGUAGES, N_, TRANSLATIONS_DIR
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 #: Longest text a cell shows in html and pdf; csv, xlsx and json keep the whole of it.
 MAX_SHOWN_TEXT = 200

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, fields
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import CaseStatus, RatingValue
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # ``required`` and ``allow_none`` below only document these dump-only schemas (OpenAPI
 # ``required`` and ``nullable``): marshmallow does not consult them when dumping.

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import (
     EXCLUDE,
@@ -21,10 +20,9 @@ from marshmallow import (
     validates_schema,
 )
 
+from shared.db import SHANGHAI
 from shared.i18n import N_
 from shared.schemas.fields import BlankIsAbsent, Line, Text, non_blank
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 #: Item codes: capital letters, digits and hyphens, 2 to 32 characters, starting with a
 #: letter or digit. They are printed, typed into the API and named by routing rules.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from marshmallow import (
     RAISE,
@@ -19,11 +18,11 @@ from marshmallow import (
 )
 
 from shared.attachments import Upload
+from shared.db import SHANGHAI
 from shared.i18n import N_
 from shared.models import Category, Channel
 from shared.schemas.fields import BlankIsAbsent, Line, Text, non_blank
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 BODY_MAX = 5000
 SUBJECT_MAX = 200
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
