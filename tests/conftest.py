@@ -7,19 +7,52 @@ every table is emptied after each test, so tests commit for real and still start
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import time_machine
+from argon2 import PasswordHasher
 from sqlalchemy import text
 
-from shared import migrate
+from shared import migrate, security
 from shared.db import Base, Database
 from shared.demo.seed import seed_demo
 from shared.models import Case
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _load_faketime_fix():
+    """tests/faketime/sitecustomize.py, loaded here too (it fixes time.sleep if need be)."""
+    spec = importlib.util.spec_from_file_location("faketime_fix", FAKETIME_FIX / "sitecustomize.py")
+    fix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fix)
+    return fix
+
+
+FAKETIME_FIX = Path(__file__).parent / "faketime"
+faketime_fix = _load_faketime_fix()
+
+
+def pytest_configure(config) -> None:
+    """Under ``faketime`` (the shifted-clock pass of CI), the monotonic clock stays real and
+    every Python process the tests start loads tests/faketime/sitecustomize.py; its docstring
+    says why. libfaketime reads its settings when a process starts, so a run started without
+    ``FAKETIME_DONT_FAKE_MONOTONIC=1`` starts itself again with it (output no longer captured,
+    so that the new process writes to the terminal)."""
+    if not faketime_fix.under_faketime():
+        return
+    if not faketime_fix.monotonic_clock_is_real():
+        config.pluginmanager.getplugin("capturemanager").stop_global_capturing()
+        os.environ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        os.execv(sys.executable, sys.orig_argv)
+    paths = [str(FAKETIME_FIX), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
 def require(condition: bool, reason: str) -> None:
@@ -40,6 +73,33 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             f"CI=true but {skipped} test(s) were skipped: failing the run", red=True
         )
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request) -> Iterator[time_machine.Traveller | None]:
+    """The clock of a test marked ``@pytest.mark.clock(instant)``, set before any of the test's
+    other fixtures run (autouse fixtures come first), so what the fixtures create and what the
+    test checks see one and the same calendar. A test either pins its whole clock this way or
+    uses the real one throughout: a date written into a test that runs on today's clock is a
+    test that breaks on its own when the calendar moves on."""
+    marker = request.node.get_closest_marker("clock")
+    if marker is None:
+        yield None
+        return
+    with time_machine.travel(marker.args[0], tick=marker.kwargs.get("tick", True)) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Staff passwords at argon2's lowest cost in this process: at the production cost (about
+    0.1 s each) hashing was a third of the suite's time. Production keeps the library's
+    default (tests/test_security_settings.py checks it in a fresh process); servers the tests
+    start as processes of their own keep it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        patch.setattr(security, "_password_hasher", cheap)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -69,5 +69,7 @@ mv "$target.partial" "$target"  # only a complete backup gets its final name
 echo "backup written: $target ($(du -h "$target" | cut -f1))"
 
 # Keep KEEP_DAYS days of backups (only files this script made).
+# Never the backup just written, whatever the clock says of its age (a clock set wrong, or
+# one that jumped, would otherwise delete it at once).
 find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'minyi-*.dump' -o -name 'minyi-*.db' \) \
-  -mtime +"$KEEP_DAYS" -print -delete
+  ! -name "${target##*/}" -mtime +"$KEEP_DAYS" -print -delete

@@ -12,24 +12,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from responder import create_app
-from shared import security
 from shared.models import AuditEvent
 from tests.factories import make_token
 from tests.responder.test_isolation import PARAMETERS, Route, Visitor, _path, _world
 
 #: Events a visit writes by itself (logging in), not by anything done to administration.
 VISIT_EVENTS = ("staff.logged_in", "case.submitter_viewed")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    """Staff passwords at argon2's lowest cost: each route logs in five members of staff."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(security, "_password_hasher", cheap)
 
 
 @pytest.fixture(scope="module")

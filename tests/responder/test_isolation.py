@@ -15,11 +15,9 @@ from datetime import date
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from responder import create_app
-from shared import security
 from shared.attachments import store_blob
 from shared.models import (
     ApiToken,
@@ -45,14 +43,6 @@ from tests.factories import SETTINGS, log_in, make_case, make_staff, make_token,
 from tests.shared.test_duplicates import CAMPAIGN, LETTERS
 
 PASSWORD = "correct horse 1"
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    """Staff passwords at argon2's lowest cost: each route's walk creates and logs in several
-    members of staff, and at the real cost their hashes would be most of the run's time."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(security, "_password_hasher", cheap)
 
 
 @pytest.fixture(scope="module")

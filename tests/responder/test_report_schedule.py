@@ -19,6 +19,10 @@ from tests.report_helpers import FINANCE_BODY, MARKER, office_case, shanghai
 
 RECIPIENTS = ("leader@example.cn", "deputy@example.cn")
 
+#: Everything a test here creates (the November case, mail already waiting) is made on the last
+#: day of November 2026; the worker's passes then travel into 1 December.
+pytestmark = pytest.mark.clock(shanghai(2026, 11, 30, 10, 0))
+
 
 @pytest.fixture
 def november(db, demo):

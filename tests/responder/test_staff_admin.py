@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from responder import create_app
@@ -22,13 +21,6 @@ from tests.factories import log_in, make_staff, make_token
 PASSWORD = "correct horse 1"
 NEW_PASSWORD = "battery staple 2"
 LINK = re.compile(r"http://responder\.test/invitation/([A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    """argon2 at its lowest cost: these tests set and check many passwords."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(security, "_password_hasher", cheap)
 
 
 @pytest.fixture
