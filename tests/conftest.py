@@ -75,6 +75,25 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         session.exitstatus = 1
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test module that moves the clock (time_machine) pins the whole clock of its tests with
+    the ``clock`` marker, so its fixtures are made on the same calendar as what it checks."""
+    unpinned = sorted(
+        {
+            item.module.__name__
+            for item in items
+            if getattr(item, "module", None) is not None
+            and "time_machine" in vars(item.module)
+            and item.get_closest_marker("clock") is None
+        }
+    )
+    if unpinned:
+        raise pytest.UsageError(
+            "these modules travel in time but leave tests unpinned; mark them "
+            f"@pytest.mark.clock(instant): {', '.join(unpinned)}"
+        )
+
+
 @pytest.fixture(autouse=True)
 def pinned_clock(request) -> Iterator[time_machine.Traveller | None]:
     """The clock of a test marked ``@pytest.mark.clock(instant)``, set before any of the test's

@@ -38,6 +38,11 @@ def shanghai(*args: int) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
 
 
+#: What the tests here create is created on Wednesday 8 October 2025; the reminders are then
+#: written on the days each test travels to.
+pytestmark = pytest.mark.clock(shanghai(2025, 10, 8, 9, 0))
+
+
 def end_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=SHANGHAI)
 

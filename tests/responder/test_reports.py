@@ -20,6 +20,10 @@ from tests.conftest import require
 from tests.factories import log_in, make_staff, make_token
 from tests.report_helpers import CYBER_BODY, MARKER, october_cases, office_case, shanghai
 
+#: The October cases and the staff are made in late November 2026; pages are read then or on
+#: the days the tests travel to.
+pytestmark = pytest.mark.clock(shanghai(2026, 11, 20, 10, 0))
+
 FORMATS = ("json", "csv", "xlsx", "html", "pdf")
 #: The finance office's name, which an officer of cyber must not see in any figure.
 FINANCE = "财务室"

@@ -26,6 +26,10 @@ from shared.operations.reports import monthly_report, parse_month, previous_mont
 from tests.factories import SETTINGS, make_case, make_staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+#: Every step of the month is taken at its own moment (Month travels there); what is set up
+#: around it (the demo, staff) is set up late in November 2026.
+pytestmark = pytest.mark.clock(datetime(2026, 11, 27, 20, 0, tzinfo=SHANGHAI))
 OCTOBER = date(2026, 10, 1)
 
 
