@@ -12,7 +12,6 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -23,6 +22,7 @@ from shared import migrate, security
 from shared.db import Base, Database
 from shared.demo.seed import seed_demo
 from shared.models import Case
+from tests.clock import FAKETIME_FIX, with_fake_clock
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -35,7 +35,6 @@ def _load_faketime_fix():
     return fix
 
 
-FAKETIME_FIX = Path(__file__).parent / "faketime"
 faketime_fix = _load_faketime_fix()
 
 
@@ -49,10 +48,8 @@ def pytest_configure(config) -> None:
         return
     if not faketime_fix.monotonic_clock_is_real():
         config.pluginmanager.getplugin("capturemanager").stop_global_capturing()
-        os.environ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-        os.execv(sys.executable, sys.orig_argv)
-    paths = [str(FAKETIME_FIX), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+        os.execve(sys.executable, sys.orig_argv, with_fake_clock(os.environ))
+    os.environ.update(with_fake_clock(os.environ))
 
 
 def require(condition: bool, reason: str) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from tests.clock import without_faketime
 from tests.conftest import require
 from tests.mailservers import free_port
 
@@ -93,7 +94,7 @@ class Dovecot:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 timeout=30,
-                env=_own_clock(os.environ),
+                env=without_faketime(os.environ),  # the provider's clock is its own
             )
         if started.returncode != 0:
             raise RuntimeError(f"dovecot did not start:\n{self._logs()}")
@@ -165,18 +166,6 @@ def dovecot_fixture() -> Iterator[Dovecot]:
         yield server.start()
     finally:
         server.stop()
-
-
-def _own_clock(environment: os._Environ | dict) -> dict[str, str]:
-    """The environment for the IMAP server, without libfaketime: the server is the office's
-    mail provider, whose clock is not ours to move. (Under faketime its master process would
-    run at the shifted time while dovecot starts its login and imap processes with a cleaned
-    environment, at the real one.)"""
-    return {
-        name: value
-        for name, value in environment.items()
-        if name != "LD_PRELOAD" and not name.startswith(("FAKETIME", "DONT_FAKE"))
-    }
 
 
 def _accepts(port: int) -> bool:

@@ -64,7 +64,7 @@ def index():
             triage=queue.TRIAGE,
             may_assign=access.may(user, Action.ASSIGN),
             # December and next year's working days still unknown: deadlines would be wrong.
-            calendar_missing=working_calendar.next_year_missing(session),
+            calendar_missing=working_calendar.missing_calendar_year(session),
         )
 
 

@@ -289,11 +289,10 @@ def month_grid(session: Session, year: int) -> list[Month]:
     return months
 
 
-def next_year_missing(session: Session, now: datetime | None = None) -> int | None:
-    """In December (Asia/Shanghai), the coming year when its calendar is still missing, so
-    deadlines running into it would count every weekday as a working day; else None."""
+def missing_calendar_year(session: Session, now: datetime | None = None) -> int | None:
+    """The year whose working-day calendar deadlines need and do not have, so that they count
+    every weekday as a working day: this year (Asia/Shanghai) at any time, and in December the
+    coming year too; else None."""
     today = (now or utcnow()).astimezone(SHANGHAI).date()
-    if today.month != 12:
-        return None
-    coming = today.year + 1
-    return None if has_calendar(session, coming) else coming
+    years = [today.year, today.year + 1] if today.month == 12 else [today.year]
+    return next((year for year in years if not has_calendar(session, year)), None)

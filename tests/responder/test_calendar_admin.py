@@ -240,3 +240,24 @@ def test_stored_days_are_only_the_year_entered(db, admin):
     assert _stored(db, 2026) == before and before
     with db.session() as session:
         assert session.scalar(select(CalendarDay).where(CalendarDay.day == date(2027, 1, 1)))
+
+
+def test_a_year_begun_without_its_calendar_is_warned_about_all_year(db, demo, responder_client):
+    """March 2027 and still no calendar of 2027 (the package does not know it): the warning is
+    there outside December too, since every deadline now runs in that year."""
+    make_staff(db, "boss", "admin")
+    with time_machine.travel(datetime(2027, 3, 2, 2, 0, tzinfo=UTC), tick=False):
+        log_in(responder_client, "boss")
+        page = _dashboard(responder_client)
+    assert "The working-day calendar of 2027 is missing" in page
+    assert 'href="/admin/calendar/2027"' in page
+
+
+def test_no_warning_in_a_year_with_its_calendar_outside_december(db, demo, responder_client):
+    """June 2026: this year's calendar is there and next year's is not needed yet."""
+    make_staff(db, "boss", "admin")
+    with time_machine.travel(datetime(2026, 6, 1, 2, 0, tzinfo=UTC), tick=False):
+        log_in(responder_client, "boss")
+        response = responder_client.get("/?lang=en")
+    assert response.status_code == 200 and "boss" in response.get_data(as_text=True)
+    assert 'id="calendar-warning"' not in response.get_data(as_text=True)
