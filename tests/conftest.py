@@ -145,14 +145,19 @@ def _drop_everything(database: Database) -> None:
 def db(database) -> Iterator[Database]:
     """The test database, emptied after the test."""
     yield database
+    # DELETE, children first, rather than TRUNCATE: PostgreSQL's TRUNCATE of every table took
+    # 0.4 to 1 s a test, these statements take milliseconds. Ids start again at 1 as they do
+    # after TRUNCATE … RESTART IDENTITY (and as SQLite does by itself).
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    statements = [f'DELETE FROM "{name}"' for name in tables]
+    if database.dialect == "postgresql":
+        statements.append(
+            "SELECT setval(oid, 1, false) FROM pg_class "
+            "WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+        )
     with database.engine.begin() as connection:
-        if database.dialect == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
+        for statement in statements:
+            connection.execute(text(statement))
 
 
 @pytest.fixture

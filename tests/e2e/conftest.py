@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import without_faketime
 from tests.conftest import require
 from tests.servers import served
 
@@ -51,7 +52,12 @@ def browser() -> Iterator:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            # The citizen's phone keeps its own clock: under faketime (CI's shifted pass) the
+            # servers' clock moves, the browser's does not (libfaketime stalls its timers).
+            env=without_faketime(os.environ),
         )
         yield browser
         browser.close()
