@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from .folding import fold
 from .kinds import PLACEHOLDERS, Kind
-from .names import PUBLIC_FIGURES, names
-from .patterns import Span, shaped
+from .names import PUBLIC_FIGURES, find_names
+from .patterns import Span, find_shaped
 
 __all__ = [
     "PLACEHOLDERS",
@@ -71,8 +71,8 @@ def find_personal_data(
     own phone number, e-mail and postal address: an office's published contacts are no
     personal data), nor are the names in :data:`PUBLIC_FIGURES`."""
     folded = fold(text)
-    spans: list[Span] = list(shaped(folded))
-    spans.extend(names(text))
+    spans: list[Span] = list(find_shaped(folded))
+    spans.extend(find_names(text))
     allowed = _occurrences(folded, public)
     spans = [span for span in spans if not _inside(span, allowed)]
     spans.extend(

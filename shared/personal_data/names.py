@@ -32,7 +32,11 @@ _SURNAME = "(?:" + "|".join(_COMPOUND_SURNAMES.split()) + f"|[{_SURNAMES}])"
 _AMBIGUOUS_SURNAMES = "于任向"
 #: Characters that are no given name but the next word: offices (部, 办, 股…), places (镇,
 #: 村…), particles.
-_NOT_GIVEN = "部委会办局院校所站处科股室厅组社团队镇村县乡区市省街路的是在和与了说副总各全本该这那此其等们位名个中"
+_NOT_GIVEN = (
+    "部委会办局院校所站处科股室厅组社团队"  # offices
+    "镇村县乡区市省街路"  # places
+    "的是在和与了说副总各全本该这那此其等们位名个中"  # particles and words
+)
 _GIVEN = rf"(?:(?![{_NOT_GIVEN}])[{HAN}])"
 _TITLES = (
     "先生 女士 小姐 同志 主任 书记 局长 部长 科长 股长 所长 站长 校长 院长 老师 师傅 医生 大夫 "
@@ -56,9 +60,10 @@ _SALUTATION = re.compile(
     re.MULTILINE,
 )
 #: Names of people whom official texts name as public figures; never taken for personal data.
-PUBLIC_FIGURES = frozenset(
-    "马克思 恩格斯 列宁 毛泽东 周恩来 刘少奇 朱德 邓小平 江泽民 胡锦涛 习近平 孙中山 鲁迅".split()
+_PUBLIC_FIGURES = (
+    "马克思 恩格斯 列宁 毛泽东 周恩来 刘少奇 朱德 邓小平 江泽民 胡锦涛 习近平 孙中山 鲁迅"
 )
+PUBLIC_FIGURES = frozenset(_PUBLIC_FIGURES.split())
 #: LAC reads a sentence at a time; a longer stretch without a full stop is cut into pieces of
 #: this many characters, so the time and memory per call stay bounded.
 _PIECE = 200
@@ -99,7 +104,7 @@ def _cut(text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
             yield offset, piece
 
 
-def names(text: str) -> Iterator[Span]:
+def find_names(text: str) -> Iterator[Span]:
     """The spans of ``text`` that are people's names."""
     for offset, piece in _pieces(text):
         for kind, start, end in _piece_names(piece):

@@ -54,7 +54,9 @@ _DIGIT_RUN = re.compile(r"(?<![\d])[+(]?\d+(?:[ \-.,、()/]{1,3}\d+)*(?:[Xx](?![
 _GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z]))?")
 #: The longest number we look for (a bank card: 19 digits; +86 and a landline: 14).
 _MAX_DIGITS = 19
-_ID_18 = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]")
+_ID_18 = re.compile(
+    r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]"
+)
 _ID_15 = re.compile(r"[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}")
 _MOBILE = re.compile(r"(?:0{0,2}86)?1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0[1-9]\d{1,2}[2-9]\d{6,7}")
@@ -78,13 +80,13 @@ def _classify(digits: str, before: str, after: str) -> Kind | None:
     """The kind of a number of ``digits`` (an ID's X included) found between ``before`` and
     ``after``, or None when it is no personal data."""
     size = len(digits)
-    if size == 18 and _ID_18.fullmatch(digits) or size == 15 and _ID_15.fullmatch(digits):
+    if (size == 18 and _ID_18.fullmatch(digits)) or (size == 15 and _ID_15.fullmatch(digits)):
         return Kind.ID
     if not digits.isdigit():
         return None
     if _QQ_CUE.search(before) and 5 <= size <= 11 and digits[0] != "0":
         return Kind.QQ
-    if 16 <= size <= 19 or 12 <= size <= 15 and _CARD_CUE.search(before):
+    if 16 <= size <= 19 or (12 <= size <= 15 and _CARD_CUE.search(before)):
         return Kind.BANK
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return Kind.PHONE
@@ -142,7 +144,8 @@ def _with_prefix(folded: str, start: int, run_start: int) -> int:
 _NOT_PLACE = "在住于是的到和与及从向我你他她们给对把被就有也都请寄离近"
 _PLACE_CHAR = rf"(?:(?![{_NOT_PLACE}])[{HAN}\d])"
 _PLACE_END = (
-    r"(?:小区|花园|家园|公寓|家属院|家属楼|社区|大街|街道|胡同|大道|巷子|路|街|巷|弄|村|苑|院|组|社)"
+    r"(?:小区|花园|家园|公寓|家属院|家属楼|社区|大街|街道|胡同|大道|巷子"
+    r"|路|街|巷|弄|村|苑|院|组|社)"
 )
 _NUMBER = r"[\d十百]+(?:-\d+)*"
 _UNIT = r"(?:号楼|号院|号(?![线文令码公召])|栋|幢|单元|层|楼|室|户)"
@@ -156,7 +159,7 @@ _HOUSE = re.compile(
     rf"(?:(?:{_NUMBER}{_UNIT} ?)+(?:{_NUMBER})?|\d{{1,4}}(?:-\d{{1,4}}){{1,3}}(?![\d.]))"
 )
 _BARE_HOUSE = re.compile(
-    rf"(?<![\d月第〕)\]年期号]){_NUMBER}{_UNIT}(?:{_NUMBER}{_UNIT} ?)+(?:{_NUMBER})?"
+    rf"(?<![\d月第〕)\]年期号-]){_NUMBER}{_UNIT}(?:{_NUMBER}{_UNIT} ?)+(?:{_NUMBER})?"
 )
 #: A village group, the address of most of the county's households: "文丰村三组", "西关村二社".
 _VILLAGE = re.compile(rf"{_PLACE_CHAR}{{1,10}}?村[\d十]+(?:组|社|队)")
@@ -180,7 +183,7 @@ def _addresses(folded: str) -> Iterator[Span]:
         yield Kind.ADDRESS, match.start(1), match.end(1)
 
 
-def shaped(folded: str) -> Iterator[Span]:
+def find_shaped(folded: str) -> Iterator[Span]:
     """Every span of personal data with a shape in ``folded`` (overlaps are possible; the
     caller resolves them)."""
     for match in _EMAIL.finditer(folded):

@@ -100,9 +100,7 @@ class Score:
             )
         spans = sum(score.spans for score in self.kinds.values())
         removed = sum(score.removed for score in self.kinds.values())
-        rows.append(
-            f"| all | {spans} | {removed} | {removed / spans:.1%} | {self.precision:.1%} |"
-        )
+        rows.append(f"| all | {spans} | {removed} | {removed / spans:.1%} | {self.precision:.1%} |")
         rows.append(
             f"\nOrdinary text kept: {self.ordinary_kept} of {self.ordinary_chars} characters "
             f"({self.kept:.2%})."
