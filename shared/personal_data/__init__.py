@@ -51,6 +51,9 @@ class Finding:
     start: int
     end: int
     text: str
+    #: It holds a value the caller passed as ``known`` (a name the system knows is certain;
+    #: what the detector found by itself may be a staff member's judgement call).
+    known: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,12 +78,21 @@ def find_personal_data(
     spans.extend(find_names(text))
     allowed = _occurrences(folded, public)
     spans = [span for span in spans if not _inside(span, allowed)]
-    spans.extend(
+    known_spans = [
         (item.kind, start, end)
         for item in known
         for start, end in _occurrences(folded, [item.value])
-    )
-    return [Finding(kind, start, end, text[start:end]) for kind, start, end in _joined(spans)]
+    ]
+    return [
+        Finding(
+            kind,
+            start,
+            end,
+            text[start:end],
+            known=any(low < end and start < high for _kind, low, high in known_spans),
+        )
+        for kind, start, end in _joined(spans + known_spans)
+    ]
 
 
 def redact(text: str, *, known: Iterable[Known] = (), public: Iterable[str] = ()) -> str:

@@ -67,6 +67,13 @@ def test_personal_data_is_found_and_ordinary_words_are_kept(corpus, notice_conta
     assert result.precision >= PRECISION, report
 
 
+def test_the_whole_notice_is_kept(notice_contacts):
+    """The demo notice, a real government text of 6,000 characters full of dates, counts,
+    offices, places, laws and leaders' names, loses nothing but what it declares public."""
+    notice = files("shared.demo").joinpath("notice.txt").read_text("utf-8")
+    assert find_personal_data(notice, public=notice_contacts) == []
+
+
 def test_the_notice_contacts_are_personal_data_when_not_declared_public(notice_contacts):
     """The public list is what keeps the office's own phone and address: without it the
     detector takes them as it would a citizen's."""

@@ -66,6 +66,8 @@ def test_known_values_are_always_removed():
     assert redact(text) == text
     known = [Known(Kind.NAME, "高明"), Known(Kind.ADDRESS, "老车站对面第三家")]
     assert redact(text, known=known) == "这个办法很［姓名］，我住［地址］。"
+    found = find_personal_data("经办人王五，这个办法很高明。", known=known)
+    assert [(finding.text, finding.known) for finding in found] == [("王五", False), ("高明", True)]
 
 
 def test_public_strings_and_public_figures_are_kept():
