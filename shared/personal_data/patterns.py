@@ -1,9 +1,11 @@
 """Personal data with a shape: numbers, e-mail addresses, ids, plates, tracking numbers and
 addresses, found in the folded text (see :mod:`.folding`).
 
-Every pattern starts at a boundary (a look-behind that fails inside a run of the same
-characters) and every repetition is either bounded or over characters the next part cannot
-match, so each costs time linear in the text, whatever the text."""
+Each pattern either starts at a boundary (a look-behind that fails inside a run of the
+characters it starts with) or has a bounded prefix, and each unbounded repetition is over
+characters the next part cannot match: no text makes one backtrack or rescan, so each costs
+time linear in the text (``tests/privacy/test_personal_data.py`` feeds them long runs of
+what they start with)."""
 
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ _EMAIL = re.compile(
     r" {0,2}@ {0,2}[A-Za-z0-9-]+(?: {0,2}[.。] {0,2}[A-Za-z0-9-]+)+"
 )
 #: Ours (shared.security): two groups of four from the unambiguous alphabet, in any case,
-#: with a dash, a space or nothing between; without a separator a digit must be in it, so
-#: that an English word of eight letters is left alone.
+#: with a dash, a space or nothing between; without a dash a digit must be in it, so that
+#: English words ("STRENGTH", "MAKE THAT") are left alone.
 _TRACKING = re.compile(
     rf"(?<![A-Za-z0-9])([{UNAMBIGUOUS}]{{4}})( ?- ?| )?([{UNAMBIGUOUS}]{{4}})(?![A-Za-z0-9])",
     re.IGNORECASE,
@@ -97,38 +99,49 @@ def _classify(digits: str, before: str, after: str) -> Kind | None:
 
 def _numbers(folded: str) -> Iterator[Span]:
     """Phone, ID, QQ and bank card numbers. A run of digit groups may hold several numbers
-    ("13893240001，0932-5121212"): from each group, the most groups that make one number
+    ("13893240001，0932-5121212"): from each group on, the most groups that make one number
     are taken, then the search goes on after them."""
     folded = _LETTER_FOR_DIGIT.sub(lambda match: "1" if match[0] in "Il" else "0", folded)
     for run in _DIGIT_RUN.finditer(folded):
-        groups = [(group.start(), group.end()) for group in _GROUP.finditer(run[0])]
-        offset = run.start()
+        groups = [
+            (run.start() + group.start(), run.start() + group.end())
+            for group in _GROUP.finditer(run[0])
+        ]
         first = 0
         while first < len(groups):
-            found = None
-            digits = ""
-            last = first
-            candidates = []
-            while last < len(groups) and len(digits) <= _MAX_DIGITS + 4:
-                start, end = groups[last]
-                digits += run[0][start:end].upper()
-                candidates.append((last, digits))
-                last += 1
-            for last, digits in reversed(candidates):
-                start = offset + groups[first][0]
-                end = offset + groups[last][1]
-                before = folded[max(0, start - _CUE_WINDOW) : start]
-                kind = _classify(digits, before, folded[end : end + 3])
-                if kind is not None:
-                    if kind == Kind.PHONE and (extension := _EXTENSION.match(folded, end)):
-                        end = extension.end()
-                    found = (kind, _with_prefix(folded, start, run.start()), end)
-                    break
-            if found is None:
+            number = _longest_number(folded, groups, first)
+            if number is None:
                 first += 1
                 continue
-            yield found
+            kind, last, end = number
+            yield kind, _with_prefix(folded, groups[first][0], run.start()), end
             first = last + 1
+
+
+def _longest_number(
+    folded: str, groups: list[tuple[int, int]], first: int
+) -> tuple[Kind, int, int] | None:
+    """(kind, index of its last group, end) of the longest number made of ``groups`` from
+    ``first`` on, or None. At most 23 digits are looked at, so each group costs a bounded
+    number of tries."""
+    numbers = []  # (index of the last group, its digits so far)
+    digits = ""
+    for last in range(first, len(groups)):
+        if len(digits) > _MAX_DIGITS + 4:
+            break
+        start, end = groups[last]
+        digits += folded[start:end].upper()
+        numbers.append((last, digits))
+    start = groups[first][0]
+    before = folded[max(0, start - _CUE_WINDOW) : start]
+    for last, digits in reversed(numbers):
+        end = groups[last][1]
+        kind = _classify(digits, before, folded[end : end + 3])
+        if kind is not None:
+            if kind == Kind.PHONE and (extension := _EXTENSION.match(folded, end)):
+                end = extension.end()
+            return kind, last, end
+    return None
 
 
 def _with_prefix(folded: str, start: int, run_start: int) -> int:
@@ -150,10 +163,13 @@ _PLACE_END = (
 _NUMBER = r"[\d十百]+(?:-\d+)*"
 _UNIT = r"(?:号楼|号院|号(?![线文令码公召])|栋|幢|单元|层|楼|室|户)"
 _HOME_UNIT = r"(?:号楼|栋|幢|单元|室|户)"
+#: After a street or estate: a house number or a home, not only a floor ("县医院3楼").
+_HOUSE_NUMBER = re.compile(rf"号|{_HOME_UNIT}|\d-\d")
 #: A house: the street, estate or village (with the township before it), then numbers and
 #: units ("东大街58号", "温泉小区6号楼2单元301室") or the short form building-unit-flat
-#: ("锦绣家园7-2-501"); without a street, only two units or more of which one is a home's
-#: ("4号楼1单元201"), so that "三楼", "2楼5号窗口" or "第3号" is no address.
+#: ("锦绣家园7-2-501"), but not a floor alone ("县医院3楼"); without a street, only two units
+#: or more of which one is a home's ("4号楼1单元201"), so that "三楼", "2楼5号窗口" or "第3号"
+#: is no address.
 _HOUSE = re.compile(
     rf"{_PLACE_CHAR}{{1,10}}?{_PLACE_END}"
     rf"(?:(?:{_NUMBER}{_UNIT} ?)+(?:{_NUMBER})?|\d{{1,4}}(?:-\d{{1,4}}){{1,3}}(?![\d.]))"
@@ -173,11 +189,14 @@ _RESIDENCE = re.compile(
 
 
 def _addresses(folded: str) -> Iterator[Span]:
-    for pattern in (_HOUSE, _VILLAGE, _VILLAGER):
-        for match in pattern.finditer(folded):
+    for match in _HOUSE.finditer(folded):
+        if _HOUSE_NUMBER.search(match[0]):
             yield Kind.ADDRESS, match.start(), match.end()
     for match in _BARE_HOUSE.finditer(folded):
         if re.search(_HOME_UNIT, match[0]):
+            yield Kind.ADDRESS, match.start(), match.end()
+    for pattern in (_VILLAGE, _VILLAGER):
+        for match in pattern.finditer(folded):
             yield Kind.ADDRESS, match.start(), match.end()
     for match in _RESIDENCE.finditer(folded):
         yield Kind.ADDRESS, match.start(1), match.end(1)
@@ -189,7 +208,7 @@ def find_shaped(folded: str) -> Iterator[Span]:
     for match in _EMAIL.finditer(folded):
         yield Kind.EMAIL, match.start(), match.end()
     for match in _TRACKING.finditer(folded):
-        if match[2] or any(character.isdigit() for character in match[0]):
+        if "-" in (match[2] or "") or any(character.isdigit() for character in match[0]):
             yield Kind.TRACKING, match.start(), match.end()
     for match in _PLATE.finditer(folded):
         if any(character.isdigit() for character in match[0][2:]):
