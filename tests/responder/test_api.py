@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from sqlalchemy import select
 
 from shared.models import AuditEvent, Case
@@ -82,6 +85,7 @@ def test_confidential_submitter_hidden_from_officer_and_audited_for_triager(
         assert len(views) == 1 and views[0].case_id == case.id
 
 
+@pytest.mark.clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
 def test_staff_register_a_phone_call_in_the_past(db, demo, responder_client):
     """A phone call registered later keeps the time it was received and is routed like any other."""
     token = make_token(db, "tri1", "triager")
