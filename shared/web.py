@@ -60,6 +60,10 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         # Mail leaves only through the outbox worker; TESTING must not silently swallow it.
         MAIL_SUPPRESS_SEND=False,
         RATELIMIT_HEADERS_ENABLED=True,
+        # Each limit counts the requests of the last minute (or hour) whenever it is asked:
+        # a fixed window would let twice the limit through across the turn of a minute, and
+        # would forget a flood that straddles it.
+        RATELIMIT_STRATEGY="moving-window",
     )
     app.config.update(settings)
     app.json.ensure_ascii = False  # Chinese as characters, not \\u escapes

@@ -113,6 +113,26 @@ def test_api_rate_limit_answers_json_429(db, demo, settings):
     assert int(response.headers["Retry-After"]) > 0
 
 
+@pytest.mark.clock(datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC), tick=False)
+def test_the_limit_counts_the_last_minute_whenever_it_is_asked(db, demo, settings, pinned_clock):
+    """One comment at 09:00:00, four at 09:00:50; at 09:01:01 the first has left the last
+    minute, so one more is taken and the next refused. (A window that started with the
+    first comment and ended at 09:01:00 would take five more at once: nine in eleven
+    seconds.)"""
+    client = _app(settings, RATELIMIT_ENABLED=True)
+
+    def send(count: int) -> list[int]:
+        return [
+            client.post("/api/v1/feedback", json={"body": "限流"}).status_code for _ in range(count)
+        ]
+
+    assert send(1) == [201]
+    pinned_clock.shift(50)
+    assert send(4) == [201] * 4
+    pinned_clock.shift(11)
+    assert send(5) == [201] + [429] * 4
+
+
 def test_guessing_passcodes_is_limited(db, demo, settings):
     """Many look-ups from one address are cut off, so passcodes cannot be guessed."""
     client = _app(settings, RATELIMIT_ENABLED=True)
