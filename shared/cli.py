@@ -99,7 +99,8 @@ def calendar_import(context: Context, year: int) -> None:
     each new year once the State Council has published its holidays (late in the year
     before) and the package has been updated; until then, enter them by hand.
     """
-    from shared.operations.calendar import CalendarError, days_of, import_official_calendar
+    from shared.operations.calendar import days_of, import_official_calendar
+    from shared.operations.errors import StepRefused
 
     try:
         with context.database.transaction() as session:
@@ -109,7 +110,7 @@ def calendar_import(context: Context, year: int) -> None:
                 f"{'make-up working day' if day.is_workday else 'holiday':<19}  {day.name}"
                 for day in days_of(session, year)
             ]
-    except CalendarError as error:
+    except StepRefused as error:
         raise click.ClickException(str(error)) from None
     click.echo("\n".join(lines))
     click.echo(f"stored {stored} days for {year}")
@@ -129,7 +130,8 @@ def user() -> None:
 @pass_context
 def user_add(context: Context, username, role, offices, display_name, email) -> None:
     """Create a staff account; the password is read from standard input."""
-    from shared.operations.staff import StaffError, create_staff
+    from shared.operations.errors import StepRefused
+    from shared.operations.staff import create_staff
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -140,7 +142,7 @@ def user_add(context: Context, username, role, offices, display_name, email) -> 
             create_staff(
                 session, username, role, password, offices, display_name=display_name, email=email
             )
-    except StaffError as error:
+    except StepRefused as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"user {username} created ({role})")
 
@@ -217,10 +219,11 @@ def report_monthly(
     from pathlib import Path
 
     from shared.operations import report_archive as archive
+    from shared.operations.errors import StepRefused
 
     try:
         wanted = archive.parse_month(month)
-    except archive.ReportError as error:
+    except StepRefused as error:
         raise click.BadParameter(str(error), param_hint="'--month'") from None
     settings = context.settings
     with ExitStack() as stack:
@@ -244,7 +247,7 @@ def report_monthly(
         with context.database.transaction() as session:
             try:
                 scope = archive.offices_by_code(session, offices)
-            except archive.ReportError as error:
+            except StepRefused as error:
                 raise click.BadParameter(str(error), param_hint="'--office'") from None
             try:
                 file = archive.report_file(session, wanted, fmt, scope, progress=progress)
@@ -254,7 +257,7 @@ def report_monthly(
             if send:
                 try:
                     recipients = archive.report_recipients(session, settings)
-                except archive.ReportError as error:
+                except StepRefused as error:
                     raise click.ClickException(str(error)) from None
                 if not recipients:
                     raise click.ClickException(

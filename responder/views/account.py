@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required, login_user
 from sqlalchemy.orm import Session, selectinload
 
 from shared.models import StaffUser
 from shared.operations import staff
-from shared.web import current_db, shanghai_time
+from shared.web import REFUSED, current_db, refusal_text
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -40,13 +39,8 @@ def change_password():
                 form.get("new_password", ""),
                 form.get("confirm_password", ""),
             )
-        except staff.StaffError as refused:
-            error = gettext(refused.message, **refused.params)
-        except staff.AccountLocked as locked:
-            error = gettext(
-                "Too many wrong passwords. Try again after %(time)s.",
-                time=shanghai_time(locked.until),
-            )
+        except REFUSED as refused:
+            error = refusal_text(refused)
         else:
             login_user(me)  # this session stays; every other one ends with the old password
     if error:
@@ -61,9 +55,8 @@ def create_token():
     try:
         with current_db().transaction() as session:
             token = staff.create_token(session, _me(session), name)
-    except staff.StaffError as refused:
-        error = gettext(refused.message, **refused.params)
-        return _page(token_error=error, token_name=name), 422
+    except REFUSED as refused:
+        return _page(token_error=refusal_text(refused), token_name=name), 422
     # Shown in this answer only; a browser must not keep it to show again from its cache.
     return _page(new_token=token, new_token_name=name.strip()), 201, {"Cache-Control": "no-store"}
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from shared.models import Role, StaffUser
 from shared.operations import staff
-from shared.web import current_db, shanghai_time
+from shared.web import REFUSED, current_db, refusal_text
 
 bp = Blueprint("auth", __name__)
 
@@ -40,11 +40,8 @@ def login():
                 user = staff.authenticate_password(
                     session, username, request.form.get("password", "")
                 )
-        except staff.AccountLocked as locked:
-            error = gettext(
-                "Too many wrong passwords. Try again after %(time)s.",
-                time=shanghai_time(locked.until),
-            )
+        except REFUSED as refused:  # locked out after too many wrong passwords
+            error = refusal_text(refused)
         else:
             if user is not None:
                 login_user(user)
@@ -86,15 +83,12 @@ def invitation(token: str):
                 request.form.get("new_password", ""),
                 request.form.get("confirm_password", ""),
             )
-    except staff.InvitationInvalid:
-        return _invitation_gone()
-    except staff.StaffError as refused:
+    except REFUSED as refused:
         with current_db().session() as session:
             state, user = staff.invitation_state(session, token)
-            if state != staff.InvitationState.VALID:
+            if state != staff.InvitationState.VALID:  # used, expired, replaced... meanwhile
                 return _invitation_gone()
-            error = gettext(refused.message, **refused.params)
-            return _invitation_form(user, error=error, status=422)
+            return _invitation_form(user, error=refusal_text(refused), status=422)
     login_user(user)
     return redirect(url_for("queue.index"), 303)
 

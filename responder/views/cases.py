@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -47,11 +46,16 @@ from shared.operations import (
     routing,
 )
 from shared.operations.access import Action
-from shared.operations.errors import NotAllowed, StepRefused
 from shared.schemas.case_step import CaseStep, case_step_input
 from shared.schemas.publication import publish_input
 from shared.schemas.submission import staff_case_input
-from shared.web import current_db, translated_errors
+from shared.web import (
+    REFUSED,
+    current_db,
+    flash_refusal,
+    refusal_messages,
+    translated_errors,
+)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -174,20 +178,16 @@ _ACTIONS = (
 
 
 def _act(tracking_number: str, step: Callable[[Session, Case, CaseStep], object], done: str):
-    """Do one step to a visible case in one transaction, then back to the case page, or to
-    the queue when the step took the case out of the user's sight ("not ours")."""
+    """Do one step to a visible case in one transaction, then back to the case page (with
+    why, if it was refused), or to the queue when the step took the case out of the user's
+    sight ("not ours")."""
     try:
         values = case_step_input.load(request.form.to_dict())
         with current_db().transaction() as session:
             step(session, _visible_case(session, tracking_number), values)
             still_visible = access.case_for(session, _user(), tracking_number) is not None
-    except NotAllowed:
-        abort(403)
-    except StepRefused as error:
-        flash(gettext(error.message), "error")
-    except ValidationError as error:
-        for messages in translated_errors(error.normalized_messages()).values():
-            flash(" ".join(messages), "error")
+    except REFUSED as refused:
+        flash_refusal(refused)
     else:
         flash(done, "done")
         if not still_visible:
@@ -366,13 +366,13 @@ def register():
     values = {name: request.form.get(name, "") for name in REGISTER_FIELDS}
     values |= {name: name in request.form for name in REGISTER_CHECKBOXES}
     files = uploads.form_files()
-    errors = {"attachments": files.errors} if files.errors else {}
+    errors = translated_errors({"attachments": files.errors}) if files.errors else {}
     try:
         submission = staff_case_input.load(values)
-    except ValidationError as error:
-        errors = error.normalized_messages() | errors
+    except REFUSED as refused:
+        errors = refusal_messages(refused) | errors
     if errors:
-        return _register_form(values, translated_errors(errors), kept=files.kept()), 422
+        return _register_form(values, errors, kept=files.kept()), 422
     submission.attachments = files.uploads
     submission.registered_by_id = _user().id
     settings = current_app.config
@@ -380,9 +380,8 @@ def register():
         receipt = run_with_retry(
             current_db(), lambda session: intake.receive(session, submission, settings=settings)
         )
-    except ValidationError as error:
-        errors = translated_errors(error.normalized_messages())
-        return _register_form(values, errors, kept=files.kept()), 422
+    except REFUSED as refused:
+        return _register_form(values, refusal_messages(refused), kept=files.kept()), 422
     return render_template("registered.html", receipt=receipt)
 
 

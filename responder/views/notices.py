@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
@@ -22,7 +21,7 @@ from shared.schemas.notice import (
     item_form_row,
     notice_form_values,
 )
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, flash_refusal, refusal_messages
 
 bp = Blueprint("notices", __name__, url_prefix="/admin/notices")
 
@@ -52,12 +51,10 @@ def publish(notice_id: int):
     try:
         with current_db().transaction() as session:
             notices.publish(session, _notice_or_404(session, notice_id), _actor())
-    except ValidationError as error:
-        for messages in translated_errors(error.normalized_messages()).values():
-            for message in messages:
-                flash(message, "error")
-        return redirect(url_for("notices.edit", notice_id=notice_id), 303)
-    flash(gettext("The notice is published."), "done")
+    except REFUSED as refused:
+        flash_refusal(refused)
+    else:
+        flash(gettext("The notice is published."), "done")
     return redirect(url_for("notices.edit", notice_id=notice_id), 303)
 
 
@@ -110,9 +107,9 @@ def _form(notice_id: int | None):
             else:
                 notices.update_notice(session, notice, fields, _actor())
             saved_id = notice.id
-    except ValidationError as error:
+    except REFUSED as refused:
         # The transaction is rolled back: nothing of a refused form is kept.
-        errors = translated_errors(error.normalized_messages())
+        errors = refusal_messages(refused)
         with current_db().session() as session:
             notice = _notice_or_404(session, notice_id) if notice_id is not None else None
             return _render(session, notice, values, data["items"], errors=errors), 422

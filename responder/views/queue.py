@@ -9,7 +9,6 @@ from datetime import datetime
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     redirect,
     render_template,
@@ -27,8 +26,7 @@ from shared.operations import access, cases, queue
 from shared.operations import calendar as working_calendar
 from shared.operations.access import Action
 from shared.operations.deadlines import SHANGHAI
-from shared.operations.errors import NotAllowed, StepRefused
-from shared.web import current_db, shanghai_time
+from shared.web import REFUSED, current_db, flash_refusal, shanghai_time
 
 bp = Blueprint("queue", __name__)
 
@@ -41,11 +39,8 @@ BULK_MAX = queue.PAGE_SIZE
 def index():
     user = current_user._get_current_object()
     with current_db().session() as session:
-        try:
-            filters = queue.QueueFilters.from_args(request.args)
-            page = queue.list_cases(session, user, filters, cursor=request.args.get("cursor"))
-        except queue.BadFilter:
-            abort(400)
+        filters = queue.QueueFilters.from_args(request.args)
+        page = queue.list_cases(session, user, filters, cursor=request.args.get("cursor"))
         offices = session.scalars(select(Office).where(Office.active).order_by(Office.code)).all()
         items = session.scalars(
             select(NoticeItem).where(NoticeItem.retired.is_(False)).order_by(NoticeItem.code)
@@ -81,10 +76,8 @@ def bulk_assign():
                 access.visible_cases(user).where(Case.tracking_number.in_(numbers))
             ).all()
             assigned, skipped = cases.assign_many(session, user, chosen, office, reason)
-    except NotAllowed:
-        abort(403)
-    except StepRefused as error:
-        flash(gettext(error.message), "error")
+    except REFUSED as refused:
+        flash_refusal(refused)
     else:
         flash(
             gettext(
@@ -116,10 +109,7 @@ def export():
     """The filtered queue as CSV (UTF-8 with BOM, so Excel opens Chinese right). Only what the
     user may see, and no submitter's personal data."""
     user = current_user._get_current_object()
-    try:
-        filters = queue.QueueFilters.from_args(request.args)
-    except queue.BadFilter:
-        abort(400)
+    filters = queue.QueueFilters.from_args(request.args)
     database = current_db()
 
     def rows():

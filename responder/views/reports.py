@@ -15,8 +15,8 @@ from flask_login import current_user, login_required
 
 from shared.db import run_with_retry
 from shared.operations import report_archive as archive
-from shared.operations.report_archive import ReportError, ReportUnavailable
-from shared.web import current_db, current_language
+from shared.operations.report_archive import ReportUnavailable
+from shared.web import REFUSED, current_db, current_language, refusal_text
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -35,20 +35,20 @@ def index():
     errors: dict[str, str] = {}
     try:
         month = archive.parse_month(request.args.get("month"))
-    except ReportError:
-        errors["month"] = gettext(archive.FIELD_MESSAGES["month"])
+    except REFUSED as refused:
+        errors["month"] = refusal_text(refused)
         month = archive.last_completed_month()
     if fmt is not None:
         try:
             archive.parse_format(fmt)
-        except ReportError:
-            errors["format"] = gettext(archive.FIELD_MESSAGES["format"])
+        except REFUSED as refused:
+            errors["format"] = refusal_text(refused)
 
     def load(session):
         try:
             scope = archive.scope_for(session, user, office_code)
-        except ReportError as error:
-            errors[error.field] = gettext(archive.FIELD_MESSAGES[error.field])
+        except REFUSED as refused:
+            errors["office"] = refusal_text(refused)
             scope = None
         if scope == []:  # an officer of no office yet: nothing to count
             return None, None, scope, archive.office_choices(session, user), []

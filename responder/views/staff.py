@@ -15,14 +15,13 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.models import Role, StaffUser
 from shared.operations import offices, staff
 from shared.schemas.staff import InvitationSchema, StaffAccessSchema, form_values
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, refusal_messages, refusal_text
 
 bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
 
@@ -50,11 +49,8 @@ def invite():
             schema = InvitationSchema(_office_codes(session))
             user = staff.invite(session, schema.load(values), _actor(), current_app.config)
             staff_id, username = user.id, user.username
-    except ValidationError as error:
-        return _invite_form(values, translated_errors(error.normalized_messages())), 422
-    except staff.StaffError as refused:
-        message = gettext(refused.message, **refused.params)
-        return _invite_form(values, {"_schema": [message]}), 422
+    except REFUSED as refused:
+        return _invite_form(values, refusal_messages(refused)), 422
     flash(
         gettext(
             "%(username)s is invited: the link to set a password is on its way by mail.",
@@ -80,14 +76,9 @@ def access(staff_id: int):
             user = _user_or_404(session, staff_id)
             schema = StaffAccessSchema(_office_codes(session))
             staff.set_access(session, user, schema.load(values), _actor())
-    except ValidationError as error:
-        errors = translated_errors(error.normalized_messages())
+    except REFUSED as refused:
+        errors = refusal_messages(refused)
         return _page(staff_id, access_errors=errors, access_values=values, status=422)
-    except staff.StaffError as refused:
-        message = gettext(refused.message, **refused.params)
-        return _page(
-            staff_id, access_errors={"_schema": [message]}, access_values=values, status=422
-        )
     flash(gettext("The role and offices are saved."), "done")
     return redirect(url_for("staff.show", staff_id=staff_id), 303)
 
@@ -153,8 +144,8 @@ def _step(staff_id: int, step, done: str):
     try:
         with current_db().transaction() as session:
             step(session, _user_or_404(session, staff_id))
-    except staff.StaffError as refused:
-        return _page(staff_id, error=gettext(refused.message, **refused.params), status=422)
+    except REFUSED as refused:
+        return _page(staff_id, error=refusal_text(refused), status=422)
     flash(done, "done")
     return redirect(url_for("staff.show", staff_id=staff_id), 303)
 

@@ -23,10 +23,6 @@ from shared.operations.errors import NotAllowed, StepRefused, stated_reason
 NOTE_MAX = 5000
 
 
-class CaseActionError(StepRefused):
-    """A step on the case does not apply as asked."""
-
-
 def assign(
     session: Session, user: StaffUser, case: Case, office_code: str, reason: str = ""
 ) -> Case:
@@ -35,9 +31,9 @@ def assign(
     _require_open(case)
     office = session.scalar(select(Office).where(Office.code == office_code, Office.active))
     if office is None:
-        raise CaseActionError(N_("Choose one of the listed offices."), "office")
+        raise StepRefused(N_("Choose one of the listed offices."), "office")
     if case.office_id == office.id:
-        raise CaseActionError(N_("The case is already with this office."), "office")
+        raise StepRefused(N_("The case is already with this office."), "office")
     previous = case.office
     reason = _reason(reason, required=previous is not None)
     case.office = office
@@ -86,9 +82,9 @@ def add_note(session: Session, user: StaffUser, case: Case, body: str) -> Messag
     _require(user, Action.NOTE, case)
     body = (body or "").strip()
     if not body:
-        raise CaseActionError(N_("Write the note first."), "body")
+        raise StepRefused(N_("Write the note first."), "body")
     if len(body) > NOTE_MAX:
-        raise CaseActionError(N_("Keep the note to 5000 characters or fewer."), "body")
+        raise StepRefused(N_("Keep the note to 5000 characters or fewer."), "body")
     note = Message(case=case, kind=MessageKind.NOTE, body=body, author_id=user.id)
     session.add(note)
     session.flush()
@@ -108,7 +104,7 @@ def mark_spam(session: Session, user: StaffUser, case: Case, reason: str = "") -
 def unmark_spam(session: Session, user: StaffUser, case: Case) -> Case:
     _require(user, Action.SPAM, case)
     if case.status != CaseStatus.SPAM:
-        raise CaseActionError(N_("The case is not marked as spam."))
+        raise StepRefused(N_("The case is not marked as spam."))
     case.status = CaseStatus.ASSIGNED if case.office_id else CaseStatus.RECEIVED
     _event(session, case, user, "unmarked_spam")
     return case
@@ -122,11 +118,11 @@ def mark_duplicate(
     _require(user, Action.DUPLICATE, case)
     original = access.case_for(session, user, (original_number or "").strip().upper())
     if original is None:
-        raise CaseActionError(N_("No case has this tracking number."), "duplicate_of")
+        raise StepRefused(N_("No case has this tracking number."), "duplicate_of")
     while original.duplicate_of is not None:
         original = original.duplicate_of
     if original.id == case.id:
-        raise CaseActionError(N_("A case cannot repeat itself."), "duplicate_of")
+        raise StepRefused(N_("A case cannot repeat itself."), "duplicate_of")
     case.duplicate_of = original
     duplicates.join_cluster(session, case, original, "duplicate")
     _event(
@@ -140,7 +136,7 @@ def close(
 ) -> Case:
     _require(user, Action.CLOSE, case)
     if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
-        raise CaseActionError(N_("The case is already closed."))
+        raise StepRefused(N_("The case is already closed."))
     case.status = CaseStatus.CLOSED
     case.closed_at = now or utcnow()
     case.close_reason = _reason(reason)
@@ -155,11 +151,11 @@ def _require(user: StaffUser, action: str, case: Case) -> None:
 
 def _require_open(case: Case) -> None:
     if case.status not in CaseStatus.OPEN:
-        raise CaseActionError(N_("Only open cases can be assigned, returned or marked as spam."))
+        raise StepRefused(N_("Only open cases can be assigned, returned or marked as spam."))
 
 
 def _reason(reason: str | None, *, required: bool = False) -> str:
-    return stated_reason(reason, required=required, refusal=CaseActionError)
+    return stated_reason(reason, required=required)
 
 
 def _event(

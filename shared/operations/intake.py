@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,7 @@ from shared.models import (
     NoticeStatus,
 )
 from shared.operations import audit, deadlines, duplicates, routing
+from shared.operations.errors import StepRefused
 from shared.schemas.submission import Submission
 from shared.search import search_terms
 from shared.security import (
@@ -151,32 +151,26 @@ def _open_item(session: Session, submission: Submission, now: datetime) -> Notic
         return None
     item = session.scalar(select(NoticeItem).where(NoticeItem.code == code))
     if item is None or item.notice.status == NoticeStatus.DRAFT:
-        raise ValidationError({"notice_item": [N_("Choose one of the listed items.")]})
+        raise StepRefused(N_("Choose one of the listed items."), "notice_item")
     notice = item.notice
     if notice.status == NoticeStatus.WITHDRAWN:
-        raise ValidationError(
-            {"notice_item": [N_("This notice has been withdrawn and takes no more comments.")]}
+        raise StepRefused(
+            N_("This notice has been withdrawn and takes no more comments."), "notice_item"
         )
     if item.retired:
-        raise ValidationError(
-            {
-                "notice_item": [
-                    N_("This item no longer takes comments: choose one of the listed items.")
-                ]
-            }
+        raise StepRefused(
+            N_("This item no longer takes comments: choose one of the listed items."),
+            "notice_item",
         )
     at = _written_at(submission, now)
     if notice.opens_at and at < notice.opens_at:
-        raise ValidationError({"notice_item": [N_("Comments on this notice have not opened yet.")]})
+        raise StepRefused(N_("Comments on this notice have not opened yet."), "notice_item")
     if not notice.is_open(at):
-        raise ValidationError({"notice_item": [N_("Comments on this notice are closed.")]})
+        raise StepRefused(N_("Comments on this notice are closed."), "notice_item")
     if submission.channel in (Channel.WEB, Channel.API) and not notice.invites_web:
-        raise ValidationError(
-            {
-                "notice_item": [
-                    N_("This notice takes comments by phone, email or post, not on this site.")
-                ]
-            }
+        raise StepRefused(
+            N_("This notice takes comments by phone, email or post, not on this site."),
+            "notice_item",
         )
     return item
 
@@ -209,12 +203,9 @@ def _digest(submission: Submission) -> str:
 
 def _replay(case: Case, submission: Submission, digest: str, secret_key: str) -> Receipt:
     if case.submission_digest != digest:
-        raise ValidationError(
-            {
-                "Idempotency-Key": [
-                    N_("This Idempotency-Key was already used for a different comment.")
-                ]
-            }
+        raise StepRefused(
+            N_("This Idempotency-Key was already used for a different comment."),
+            "Idempotency-Key",
         )
     passcode = derived_passcode(secret_key, submission.idempotency_key or "", case.tracking_number)
     return Receipt(case, passcode, replayed=True)

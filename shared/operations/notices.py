@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,6 +20,7 @@ from shared.db import utcnow
 from shared.i18n import N_
 from shared.models import Case, Notice, NoticeItem, NoticeStatus, Office, RoutingRule, StaffUser
 from shared.operations import audit
+from shared.operations.errors import StepRefused
 from shared.schemas.notice import ItemRow, NoticeChoices, NoticeFields
 
 #: A closed notice stays on the public front page this long, saying it is closed.
@@ -287,12 +287,8 @@ def publish(
     if notice.status == NoticeStatus.PUBLISHED:
         return notice
     if notice.closes_at and notice.closes_at <= now:
-        raise ValidationError(
-            {
-                "closes_at": [
-                    N_("The comment period is already over: set a later closing time first.")
-                ]
-            }
+        raise StepRefused(
+            N_("The comment period is already over: set a later closing time first."), "closes_at"
         )
     notice.status = NoticeStatus.PUBLISHED
     session.flush()
@@ -356,7 +352,7 @@ def _save_items(
     existing = {item.id: item for item in notice.items}
     unknown = [row for row in rows if row.id is not None and row.id not in existing]
     if unknown:
-        raise ValidationError({"_schema": [N_("The form is out of date: open the notice again.")]})
+        raise StepRefused(N_("The form is out of date: open the notice again."))
     _check_codes_free(session, notice, rows)
     offices = {
         office.code: office
@@ -388,16 +384,9 @@ def _save_items(
             changes.append(item.code)
         elif not row.remove and row.code and row.code != item.code:
             if item.id in with_cases:
-                raise ValidationError(
-                    {
-                        "items": {
-                            row.row: {
-                                "code": [
-                                    N_("Cases refer to this item by its code: it cannot change.")
-                                ]
-                            }
-                        }
-                    }
+                raise StepRefused(
+                    N_("Cases refer to this item by its code: it cannot change."),
+                    ("items", row.row, "code"),
                 )
             item.code = f"~{item.id}"  # out of the way until the new codes are set
     session.flush()
@@ -412,9 +401,7 @@ def _save_items(
         position += 1
         office = offices.get(row.office)
         if office is None:
-            raise ValidationError(
-                {"items": {row.row: {"office": [N_("Choose one of the listed offices.")]}}}
-            )
+            raise StepRefused(N_("Choose one of the listed offices."), ("items", row.row, "office"))
         if row.id is None:
             item = NoticeItem(retired=False)
             notice.items.append(item)
@@ -463,13 +450,9 @@ def _check_codes_free(session: Session, notice: Notice, rows: list[ItemRow]) -> 
     listed = {row.id for row in rows}
     taken |= {item.code for item in notice.items if item.id not in listed} & codes.keys()
     if taken:
-        raise ValidationError(
-            {
-                "items": {
-                    codes[code]: {"code": [N_("Another notice already uses this code.")]}
-                    for code in taken
-                }
-            }
+        raise StepRefused(
+            N_("Another notice already uses this code."),
+            [("items", codes[code], "code") for code in taken],
         )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from marshmallow import ValidationError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,17 +28,8 @@ from shared.models import (
     staff_office,
 )
 from shared.operations import audit
+from shared.operations.errors import StepRefused
 from shared.schemas.office import OfficeFields
-
-
-class OfficeError(ValueError):
-    """The step does not apply as asked; ``message`` (a msgid) says why, ``field`` where."""
-
-    def __init__(self, message: str, field: str | None = None, **params: str) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.field = field
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -91,9 +81,7 @@ def create_office(session: Session, fields: OfficeFields, actor: StaffUser) -> O
     if fields.code is None:
         raise ValueError("a new office needs its code")
     if session.scalar(select(Office.id).where(Office.code == fields.code)):
-        raise ValidationError(
-            {"code": [N_("Another office has this code; choose another.")]}
-        ) from None
+        raise StepRefused(N_("Another office has this code; choose another."), "code") from None
     office = Office(
         code=fields.code,
         name=fields.name,
@@ -105,9 +93,7 @@ def create_office(session: Session, fields: OfficeFields, actor: StaffUser) -> O
     try:
         session.flush()
     except IntegrityError:  # the same code added at the same moment: all is rolled back
-        raise ValidationError(
-            {"code": [N_("Another office has this code; choose another.")]}
-        ) from None
+        raise StepRefused(N_("Another office has this code; choose another."), "code") from None
     audit.record(
         session,
         "office.created",
@@ -179,7 +165,7 @@ def merge_offices(session: Session, source: Office, target_code: str, actor: Sta
     B goes into A). Replies keep the number of review levels they were written with.
     """
     if target_code == source.code:
-        raise OfficeError(N_("An office cannot be merged into itself."), "into")
+        raise StepRefused(N_("An office cannot be merged into itself."), "into")
     locked = {
         office.code: office
         for office in session.scalars(
@@ -192,11 +178,11 @@ def merge_offices(session: Session, source: Office, target_code: str, actor: Sta
     session.refresh(source)
     target = locked.get(target_code)
     if not source.active:
-        raise OfficeError(N_("This office was merged already; it has nothing left to merge."))
+        raise StepRefused(N_("This office was merged already; it has nothing left to merge."))
     if target is None:
-        raise OfficeError(N_("Choose the office to merge into."), "into")
+        raise StepRefused(N_("Choose the office to merge into."), "into")
     if not target.active:
-        raise OfficeError(
+        raise StepRefused(
             N_("%(office)s is inactive: merge into an active office."),
             "into",
             office=target.name,

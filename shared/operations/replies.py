@@ -43,10 +43,6 @@ from shared.operations.errors import NotAllowed, StepRefused
 BODY_MAX = 20_000
 
 
-class ReplyError(StepRefused):
-    """A reply step does not apply as asked."""
-
-
 def draft(
     session: Session,
     user: StaffUser,
@@ -63,9 +59,9 @@ def draft(
     if not access.may(user, Action.REPLY, case):
         raise NotAllowed(Action.REPLY)
     if kind not in ReplyKind.ALL:
-        raise ReplyError(N_("Choose one of the listed kinds of reply."), "kind")
+        raise StepRefused(N_("Choose one of the listed kinds of reply."), "kind")
     if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
-        raise ReplyError(N_("A closed case takes no more replies."))
+        raise StepRefused(N_("A closed case takes no more replies."))
     reply = Reply(
         case_id=case.id,
         author_id=user.id,
@@ -96,7 +92,7 @@ def edit(
     if reply.author_id != user.id:
         raise NotAllowed("edit")
     if reply.state not in (ReplyState.DRAFT, ReplyState.RETURNED):
-        raise ReplyError(N_("Only a draft or a returned reply can be changed."))
+        raise StepRefused(N_("Only a draft or a returned reply can be changed."))
     reply.body = _text(body, "body")
     reply.public_body = _text(public_body if public_body is not None else body, "public_body")
     reply.public = public
@@ -118,7 +114,7 @@ def submit(
     if reply.author_id != user.id:
         raise NotAllowed("submit")
     if reply.state not in (ReplyState.DRAFT, ReplyState.RETURNED):
-        raise ReplyError(N_("This reply was already submitted."))
+        raise StepRefused(N_("This reply was already submitted."))
     reply.levels_approved = 0
     case = session.get(Case, reply.case_id)
     if reply.levels_required == 0:
@@ -207,7 +203,7 @@ def send(
     """Put the approved reply on the thread and in the outbox; apply what its kind means to
     the case. With ``whole_cluster``, every open case of the cluster gets the same answer."""
     if reply.state != ReplyState.APPROVED:
-        raise ReplyError(N_("Only an approved reply is sent."))
+        raise StepRefused(N_("Only an approved reply is sent."))
     now = now or utcnow()
     case = session.get(Case, reply.case_id)
     message = _deliver(session, reply, case, settings, now)
@@ -308,9 +304,9 @@ def _apply_kind(session: Session, kind: str, case: Case, now: datetime) -> None:
 
 def _require_review(user: StaffUser, reply: Reply, case: Case) -> None:
     if reply.author_id == user.id:
-        raise ReplyError(N_("Nobody approves their own reply."))
+        raise StepRefused(N_("Nobody approves their own reply."))
     if reply.state != ReplyState.IN_REVIEW:
-        raise ReplyError(N_("This reply is not waiting for review."))
+        raise StepRefused(N_("This reply is not waiting for review."))
     if not may_review(user, reply, case):
         raise NotAllowed("review")
 
@@ -327,9 +323,9 @@ def _this_round(reply: Reply) -> list[Review]:
 def _text(value: str | None, field: str, *, required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise ReplyError(N_("Write the text first."), field)
+        raise StepRefused(N_("Write the text first."), field)
     if len(text) > BODY_MAX:
-        raise ReplyError(N_("Keep the text to 20000 characters or fewer."), field)
+        raise StepRefused(N_("Keep the text to 20000 characters or fewer."), field)
     return text
 
 

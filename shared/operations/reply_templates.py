@@ -13,13 +13,13 @@ import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.i18n import N_
 from shared.models import Case, ReplyKind, ReplyTemplate, StaffUser
 from shared.operations import access, audit
+from shared.operations.errors import StepRefused
 from shared.operations.replies import fill_template, templates_for
 from shared.security import normalise_tracking_number
 
@@ -51,28 +51,26 @@ KINDS = (
 )
 
 
-class TemplateTextError(ValueError):
-    """The text names variables :func:`fill_template` does not know, or its braces do not
-    match. ``unknown`` holds the offending fields as written, e.g. ``{nmae}``."""
-
-    def __init__(self, unknown: list[str] | None = None) -> None:
-        super().__init__(", ".join(unknown or []) or "unbalanced braces")
-        self.unknown = unknown or []
-
-
 def allowed_variables() -> str:
     """The variables as a template writes them: ``{name}, {tracking_number}, ...``."""
     return ", ".join("{" + name + "}" for name in VARIABLES)
 
 
 def check_text(body: str) -> None:
-    """Raise :class:`TemplateTextError` unless every ``{...}`` is a known variable, written
-    plainly (no ``!r``, ``:>10``, ``.attribute`` or ``[index]``); ``{{`` and ``}}`` stand for
-    a brace itself."""
+    """Refused (at ``body``) unless every ``{...}`` is a known variable, written plainly (no
+    ``!r``, ``:>10``, ``.attribute`` or ``[index]``); ``{{`` and ``}}`` stand for a brace
+    itself."""
     try:
         parsed = list(string.Formatter().parse(body))
     except ValueError:
-        raise TemplateTextError() from None
+        raise StepRefused(
+            N_(
+                "The braces do not match: every { needs its }, and a brace meant as text "
+                "is written twice ({{ or }}). The variables allowed are: %(allowed)s."
+            ),
+            "body",
+            allowed=allowed_variables(),
+        ) from None
     unknown = []
     for _literal, field, spec, conversion in parsed:
         if field is None:
@@ -82,7 +80,12 @@ def check_text(body: str) -> None:
         if field not in VARIABLES or spec or conversion:
             unknown.append(written)
     if unknown:
-        raise TemplateTextError(list(dict.fromkeys(unknown)))
+        raise StepRefused(
+            N_("Unknown variable: %(unknown)s. The variables allowed are: %(allowed)s."),
+            "body",
+            unknown=", ".join(dict.fromkeys(unknown)),
+            allowed=allowed_variables(),
+        )
 
 
 # --- Listing and editing -----------------------------------------------------------------
@@ -166,7 +169,7 @@ def _apply(session: Session, template: ReplyTemplate, fields: TemplateFields) ->
         )
     )
     if clash is not None:
-        raise ValidationError({"name": [N_("Another template in this language has this name.")]})
+        raise StepRefused(N_("Another template in this language has this name."), "name")
     template.name = fields.name
     template.kind = fields.kind
     template.language = fields.language
@@ -194,13 +197,13 @@ class Preview:
 
 def preview(session: Session, body: str, tracking_number: str, user: StaffUser) -> Preview:
     """Fill the text, as typed and not saved, in on the case with this tracking number, for
-    this user. Raises ValidationError on ``tracking_number`` when there is no such case, and
-    :class:`TemplateTextError` when the text is no template."""
+    this user. Refused on ``tracking_number`` when there is no such case, and on ``body``
+    when the text is no template."""
     check_text(body)
     number = normalise_tracking_number(tracking_number or "")
     case = session.scalar(select(Case).where(Case.tracking_number == number)) if number else None
     if case is None:
-        raise ValidationError({"tracking_number": [N_("No case has this tracking number.")]})
+        raise StepRefused(N_("No case has this tracking number."), "tracking_number")
     filled = fill_template(body, case, user)
     uses_name = "name" in {
         field for _literal, field, _spec, _conv in string.Formatter().parse(body) if field

@@ -40,6 +40,7 @@ from shared.mail.outbox import enqueue
 from shared.models import Office, OutboxAttachment, ReportArchive, Role, StaffUser, StoredBlob
 from shared.operations import audit
 from shared.operations.deadlines import SHANGHAI
+from shared.operations.errors import StepRefused
 
 log = logging.getLogger("minyi.reports")
 
@@ -56,21 +57,18 @@ ADVISORY_LOCK_KEY = int.from_bytes(b"minyiRPT", "big")
 _warned_months: set[date] = set()
 
 
-class ReportError(ValueError):
-    """Input that names no report (bad month, format or office); the message says why, in
-    English for the command line; pages and the API show ``FIELD_MESSAGES[field]``."""
-
-    def __init__(self, message: str, field: str = "month") -> None:
-        super().__init__(message)
-        self.field = field
-
-
 #: What a person reads on a page or in the API about a field that names no report.
 FIELD_MESSAGES = {
     "month": N_("Choose a month written as YYYY-MM, from January 2000 to the current month."),
     "format": N_("Choose one of the formats offered: json, csv, xlsx, html or pdf."),
     "office": N_("There is no such office."),
 }
+
+
+def _names_no_report(field: str, detail: str) -> StepRefused:
+    """Input that names no report (bad month, format or office): a page and the API show
+    ``FIELD_MESSAGES[field]``, the command line the ``detail``, in English."""
+    return StepRefused(FIELD_MESSAGES[field], field, detail=detail)
 
 
 class ReportUnavailable(RuntimeError):
@@ -134,7 +132,7 @@ def is_completed(month: date, now: datetime | None = None) -> bool:
 
 def parse_month(value: str | None, now: datetime | None = None) -> date:
     """``YYYY-MM`` as the first day of that month (the last completed month when empty);
-    ReportError with a clear message otherwise."""
+    refused with a clear message otherwise."""
     if not value:
         return last_completed_month(now)
     from shared.operations.reports import parse_month as parse
@@ -142,15 +140,15 @@ def parse_month(value: str | None, now: datetime | None = None) -> date:
     try:
         return parse(value, now=now)
     except ValueError as error:
-        raise ReportError(str(error)) from None
+        raise _names_no_report("month", str(error)) from None
 
 
 def parse_format(value: str) -> str:
     from shared.reports import FORMATS
 
     if value not in FORMATS:
-        raise ReportError(
-            f"Unknown format {value!r}; choose one of: {', '.join(FORMATS)}.", field="format"
+        raise _names_no_report(
+            "format", f"Unknown format {value!r}; choose one of: {', '.join(FORMATS)}."
         )
     return value
 
@@ -164,7 +162,7 @@ def scope_for(session: Session, user: StaffUser, office_code: str | None) -> lis
             return None
         office = session.scalar(select(Office).where(Office.code == office_code))
         if office is None:
-            raise ReportError(f"There is no office {office_code!r}.", field="office")
+            raise _names_no_report("office", f"There is no office {office_code!r}.")
         return [office]
     own = list(
         session.scalars(
@@ -191,7 +189,7 @@ def offices_by_code(session: Session, codes: Sequence[str]) -> list[Office] | No
     found = {o.code: o for o in session.scalars(select(Office).where(Office.code.in_(codes)))}
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise ReportError(f"There is no office {unknown[0]!r}.", field="office")
+        raise _names_no_report("office", f"There is no office {unknown[0]!r}.")
     return [found[code] for code in dict.fromkeys(codes)]
 
 
@@ -451,7 +449,7 @@ def report_recipients(session: Session, settings: Mapping[str, Any]) -> tuple[st
     try:
         chosen = addresses(configured)
     except ValueError as error:
-        raise ReportError(f"REPORT_RECIPIENTS: {error}", field="recipients") from None
+        raise StepRefused(f"REPORT_RECIPIENTS: {error}", "recipients") from None
     if chosen:
         return chosen
     admins = session.scalars(

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.i18n import N_
 from shared.models import Case, CaseStatus, NoticeItem, Office, RoutingRule, StaffUser
 from shared.operations import audit
+from shared.operations.errors import StepRefused
 from shared.schemas.rule import RuleChoices, RuleFields, keyword_lines
 from shared.search import normalise
 
@@ -275,12 +275,12 @@ def _apply(session: Session, rule: RoutingRule, fields: RuleFields) -> None:
         select(Office).where(Office.code == fields.office, Office.active.is_(True))
     )
     if office is None:  # closed between the form's check and now
-        raise ValidationError({"office": [N_("Choose the office that answers.")]})
+        raise StepRefused(N_("Choose the office that answers."), "office")
     item = None
     if fields.notice_item is not None:
         item = session.scalar(select(NoticeItem).where(NoticeItem.code == fields.notice_item))
         if item is None:
-            raise ValidationError({"notice_item": [N_("Choose one of the listed items.")]})
+            raise StepRefused(N_("Choose one of the listed items."), "notice_item")
     rule.name = fields.name
     rule.office = office
     rule.notice_item = item

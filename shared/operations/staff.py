@@ -6,34 +6,19 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.i18n import N_
 from shared.mail import staff as staff_mail
 from shared.mail.outbox import enqueue
 from shared.models import ApiToken, Office, Role, StaffInvitation, StaffUser
 from shared.operations import audit
+from shared.operations.errors import StepRefused
 from shared.schemas.staff import ROLES_WITH_OFFICES, Invitation, StaffAccess
 from shared.security import hash_secret, new_token, sha256_hex, verify_secret
-
-
-class StaffError(ValueError):
-    """A staff account cannot be created or changed as asked; the message says why.
-
-    ``message`` is the English text before its ``%(name)s`` placeholders are filled from
-    ``params``; where it is marked with ``N_``, a view shows it translated with
-    ``gettext(error.message, **error.params)``.
-    """
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -50,13 +35,13 @@ def create_staff(
 ) -> StaffUser:
     username = username.strip()
     if not username:
-        raise StaffError("the username is empty")
+        raise StepRefused("the username is empty")
     if role not in Role.ALL:
-        raise StaffError(f"unknown role {role!r}; one of {', '.join(Role.ALL)}")
+        raise StepRefused(f"unknown role {role!r}; one of {', '.join(Role.ALL)}")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise StepRefused(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
-        raise StaffError(f"the username {username!r} is taken")
+        raise StepRefused(f"the username {username!r} is taken")
     offices = offices_by_code(session, office_codes)
     user = StaffUser(
         username=username,
@@ -79,20 +64,12 @@ def offices_by_code(session: Session, codes: Iterable[str]) -> list[Office]:
     offices = session.scalars(select(Office).where(Office.code.in_(codes))).all()
     missing = set(codes) - {office.code for office in offices}
     if missing:
-        raise StaffError(f"unknown office {', '.join(sorted(missing))}")
+        raise StepRefused(f"unknown office {', '.join(sorted(missing))}")
     return list(offices)
 
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-
-
-class AccountLocked(Exception):
-    """Too many wrong passwords in a row; the account accepts none until ``until``."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(until)
-        self.until = until
 
 
 def authenticate_password(
@@ -106,7 +83,7 @@ def authenticate_password(
         verify_secret(_NO_USER_HASH, password)  # the same time as for a real account
         return None
     if user.locked_until and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
+        raise _locked(user)
     if not verify_secret(user.password_hash, password):
         _count_wrong_password(session, user, now)
         return None
@@ -115,6 +92,14 @@ def authenticate_password(
     user.last_login_at = now
     audit.record(session, "staff.logged_in", actor=user)
     return user
+
+
+def _locked(user: StaffUser) -> StepRefused:
+    """Too many wrong passwords in a row: the account accepts none until ``locked_until``."""
+    until = user.locked_until.astimezone(SHANGHAI)
+    return StepRefused(
+        N_("Too many wrong passwords. Try again after %(time)s."), time=f"{until:%Y-%m-%d %H:%M}"
+    )
 
 
 def _count_wrong_password(session: Session, user: StaffUser, now: datetime) -> None:
@@ -140,19 +125,19 @@ def change_password(
     """Replace the user's password with ``new``, given the ``current`` one.
 
     A wrong current password counts towards the lock-out as a wrong login does, or a stolen
-    session could guess it without limit. It is counted before StaffError is raised, so the
+    session could guess it without limit. It is counted before the refusal is raised, so the
     caller commits even then: nothing else has changed.
     """
     now = now or utcnow()
     if user.locked_until and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
+        raise _locked(user)
     if not verify_secret(user.password_hash, current):
         _count_wrong_password(session, user, now)
         session.flush()
-        raise StaffError(N_("The current password is wrong."))
+        raise StepRefused(N_("The current password is wrong."))
     check_new_password(new, confirm)
     if new == current:
-        raise StaffError(N_("Choose a new password, not the current one."))
+        raise StepRefused(N_("Choose a new password, not the current one."))
     user.password_hash = hash_secret(new)
     user.failed_logins = 0
     session.flush()
@@ -162,12 +147,12 @@ def change_password(
 def check_new_password(new: str, confirm: str) -> None:
     """The rules for a password someone chooses, on the account page or an invitation's."""
     if len(new) < MIN_PASSWORD_LENGTH:
-        raise StaffError(
+        raise StepRefused(
             N_("The new password needs at least %(count)s characters."),
             count=MIN_PASSWORD_LENGTH,
         )
     if new != confirm:
-        raise StaffError(N_("The new password and its confirmation differ."))
+        raise StepRefused(N_("The new password and its confirmation differ."))
 
 
 def issue_token(session: Session, user: StaffUser, name: str = "") -> str:
@@ -188,9 +173,9 @@ def create_token(session: Session, user: StaffUser, name: str) -> str:
     list of tokens says which one to revoke. Returned once, as :func:`issue_token` does."""
     name = name.strip()
     if not name:
-        raise StaffError(N_("Give the token a name, e.g. the program that will use it."))
+        raise StepRefused(N_("Give the token a name, e.g. the program that will use it."))
     if len(name) > MAX_TOKEN_NAME:
-        raise StaffError(
+        raise StepRefused(
             N_("Keep the token name to %(count)s characters or fewer."), count=MAX_TOKEN_NAME
         )
     return issue_token(session, user, name)
@@ -287,9 +272,7 @@ def invite(
     """A new account without a password, and a one-time link to set one, mailed through the
     outbox to the invitee."""
     if session.scalar(select(StaffUser.id).where(StaffUser.username == invitation.username)):
-        raise ValidationError(
-            {"username": [N_("This username is taken; choose another.")]}
-        ) from None
+        raise StepRefused(N_("This username is taken; choose another."), "username") from None
     _check_role_offices(invitation.role, invitation.offices)
     user = StaffUser(
         username=invitation.username,
@@ -304,9 +287,7 @@ def invite(
     try:
         session.flush()
     except IntegrityError:  # the same name added at the same moment: all is rolled back
-        raise ValidationError(
-            {"username": [N_("This username is taken; choose another.")]}
-        ) from None
+        raise StepRefused(N_("This username is taken; choose another."), "username") from None
     _mail_link(session, user, settings, reset=False, now=now)
     audit.record(
         session,
@@ -329,9 +310,9 @@ def resend_invitation(
 ) -> None:
     """A new link for someone who has not set their password yet; the old link stops working."""
     if not user.active:
-        raise StaffError(N_("The account is deactivated: reactivate it first."))
+        raise StepRefused(N_("The account is deactivated: reactivate it first."))
     if user.password_hash is not None:
-        raise StaffError(
+        raise StepRefused(
             N_("%(username)s has set a password already; reset it to send a new link."),
             username=user.username,
         )
@@ -352,9 +333,9 @@ def reset_password(
     session holds a tag of the password hash); a one-time link to set a new one is mailed.
     API tokens stay: revoke them separately if they may be compromised too."""
     if user.id == actor.id:
-        raise StaffError(N_("Change your own password on your account page."))
+        raise StepRefused(N_("Change your own password on your account page."))
     if not user.active:
-        raise StaffError(N_("The account is deactivated: reactivate it first."))
+        raise StepRefused(N_("The account is deactivated: reactivate it first."))
     _require_email(user)
     user.password_hash = None
     user.failed_logins = 0
@@ -405,7 +386,7 @@ def set_active(session: Session, user: StaffUser, active: bool, actor: StaffUser
     if not active and user.role == Role.ADMIN:
         _keep_an_admin(session, user, actor, demote=False)
     elif not active and user.id == actor.id:
-        raise StaffError(N_("You cannot deactivate your own account."))
+        raise StepRefused(N_("You cannot deactivate your own account."))
     user.active = active
     session.flush()
     action = "staff.reactivated" if active else "staff.deactivated"
@@ -439,10 +420,6 @@ def invitation_state(
     return InvitationState.VALID, user
 
 
-class InvitationInvalid(Exception):
-    """The link is unknown, used, expired, replaced, or its account deactivated."""
-
-
 def accept_invitation(
     session: Session, token: str, password: str, confirm: str, *, now: datetime | None = None
 ) -> StaffUser:
@@ -452,7 +429,7 @@ def accept_invitation(
     now = now or utcnow()
     state, user = invitation_state(session, token, now=now)
     if state != InvitationState.VALID or user is None:
-        raise InvitationInvalid(state)
+        raise StepRefused(N_("This link no longer works"))
     check_new_password(password, confirm)
     claimed = session.execute(
         update(StaffInvitation)
@@ -465,7 +442,7 @@ def accept_invitation(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        raise InvitationInvalid(InvitationState.USED)
+        raise StepRefused(N_("This link no longer works"))
     user.password_hash = hash_secret(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -514,16 +491,16 @@ def _mail_link(
 
 def _require_email(user: StaffUser) -> None:
     if not user.email:
-        raise StaffError(
+        raise StepRefused(
             N_("%(username)s has no mail address to send the link to."), username=user.username
         )
 
 
 def _check_role_offices(role: str, offices: Iterable[str]) -> None:
     if role not in Role.ALL:
-        raise StaffError(N_("Choose a role."))
+        raise StepRefused(N_("Choose a role."))
     if role in ROLES_WITH_OFFICES and not list(offices):
-        raise ValidationError({"offices": [N_("Officers and reviewers need at least one office.")]})
+        raise StepRefused(N_("Officers and reviewers need at least one office."), "offices")
 
 
 def _active_offices(session: Session, codes: Iterable[str]) -> list[Office]:
@@ -538,7 +515,7 @@ def _active_offices(session: Session, codes: Iterable[str]) -> list[Office]:
         )
     )
     if len(offices) != len(codes):  # one was merged away since the form was shown
-        raise ValidationError({"offices": [N_("Choose offices from the list.")]})
+        raise StepRefused(N_("Choose offices from the list."), "offices")
     return offices
 
 
@@ -548,14 +525,14 @@ def _keep_an_admin(session: Session, user: StaffUser, actor: StaffUser, *, demot
     cannot leave none."""
     if user.id == actor.id:
         if demote:
-            raise StaffError(N_("You cannot take the administrator role from yourself."))
-        raise StaffError(N_("You cannot deactivate your own account."))
+            raise StepRefused(N_("You cannot take the administrator role from yourself."))
+        raise StepRefused(N_("You cannot deactivate your own account."))
     admins = session.scalars(
         select(StaffUser.id)
         .where(StaffUser.role == Role.ADMIN, StaffUser.active.is_(True))
         .with_for_update()
     ).all()
     if user.active and len(admins) <= 1:
-        raise StaffError(
+        raise StepRefused(
             N_("%(username)s is the last active administrator."), username=user.username
         )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +16,7 @@ from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Message, MessageKind, Rating, RatingValue
 from shared.operations import audit, deadlines
+from shared.operations.errors import StepRefused
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,7 @@ def rate(
     case; unsatisfied reopens it for re-handling (重办) with a new deadline, and the office is
     told by mail."""
     if not can_rate(session, case):
-        raise ValidationError(
-            {"rating": [N_("You can rate the answer once it has been sent, once.")]}
-        )
+        raise StepRefused(N_("You can rate the answer once it has been sent, once."), "rating")
     now = now or utcnow()
     rating = Rating(case_id=case.id, value=value, comment=comment or "", created_at=now)
     session.add(rating)
@@ -141,7 +139,7 @@ def _close(session: Session, case: Case, why: str, now: datetime) -> None:
 def add_information(session: Session, case: Case, body: str) -> Message:
     """The citizen adds to their own comment; it joins the thread for the office to read."""
     if case.status in (CaseStatus.SPAM,):
-        raise ValidationError({"body": [N_("This comment can no longer be added to.")]})
+        raise StepRefused(N_("This comment can no longer be added to."), "body")
     message = Message(case_id=case.id, kind=MessageKind.INBOUND, body=body)
     session.add(message)
     session.flush()

@@ -8,15 +8,10 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from shared.i18n import LANGUAGES, N_
 from shared.models import ReplyKind
+from shared.operations.errors import StepRefused
 from shared.operations.replies import BODY_MAX
-from shared.operations.reply_templates import (
-    KINDS,
-    TemplateTextError,
-    allowed_variables,
-    check_text,
-)
+from shared.operations.reply_templates import KINDS, check_text
 from shared.schemas.fields import Line, Text, non_blank
-from shared.schemas.formatted import Formatted
 
 NAME_MAX = 200
 
@@ -73,26 +68,8 @@ class TemplateInputSchema(Schema):
     def _known_variables(self, value: str, **_kwargs) -> None:
         try:
             check_text(value)
-        except TemplateTextError as error:
-            if error.unknown:
-                raise ValidationError(
-                    Formatted(
-                        N_(
-                            "Unknown variable: %(unknown)s. The variables allowed are: %(allowed)s."
-                        ),
-                        unknown=", ".join(error.unknown),
-                        allowed=allowed_variables(),
-                    )
-                ) from None
-            raise ValidationError(
-                Formatted(
-                    N_(
-                        "The braces do not match: every { needs its }, and a brace meant as text "
-                        "is written twice ({{ or }}). The variables allowed are: %(allowed)s."
-                    ),
-                    allowed=allowed_variables(),
-                )
-            ) from None
+        except StepRefused as refused:
+            raise ValidationError(refused.text) from None
 
     @post_load
     def _make_fields(self, data: dict, **_kwargs) -> TemplateFields:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from marshmallow import ValidationError
 from sqlalchemy import select
 
 from shared.models import AuditEvent, CalendarDay, Case, Message, Notice, NoticeItem
 from shared.operations import intake
+from shared.operations.errors import StepRefused
 from shared.schemas.submission import feedback_input
 from shared.security import UNAMBIGUOUS, verify_secret
 from tests.factories import SETTINGS, make_case
@@ -136,7 +136,7 @@ def test_reused_key_with_other_content_is_refused(db, demo):
         submission.idempotency_key = "k"
         with db.transaction() as session:
             if expect_error:
-                with pytest.raises(ValidationError) as error:
+                with pytest.raises(StepRefused) as error:
                     intake.receive(session, submission, settings=SETTINGS)
                 assert "Idempotency-Key" in error.value.messages
             else:
@@ -148,7 +148,7 @@ def test_closed_notice_refuses_comments_on_its_items(db, demo):
     with db.transaction() as session:
         notice = session.scalar(select(Notice))
         notice.closes_at = datetime.now(UTC) - timedelta(days=1)
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(StepRefused) as error:
         make_case(db, notice_item="XC21-01")
     assert error.value.messages == {"notice_item": ["Comments on this notice are closed."]}
 
@@ -158,7 +158,7 @@ def test_retired_or_unknown_item_is_refused(db, demo):
     with db.transaction() as session:
         session.scalar(select(NoticeItem).where(NoticeItem.code == "XC21-02")).retired = True
     for code in ("XC21-02", "NOPE"):
-        with pytest.raises(ValidationError) as error:
+        with pytest.raises(StepRefused) as error:
             make_case(db, notice_item=code)
         assert list(error.value.messages) == ["notice_item"]
 
