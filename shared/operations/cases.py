@@ -1,5 +1,6 @@
 """What staff do to a case: assign and transfer, send back to triage, notes, spam, duplicates,
-close. Each step is an event on the case's thread and in the audit trail.
+close. Each step is an event on the case's thread and in the audit trail; the steps that
+change the case's status are taken through :mod:`shared.operations.lifecycle`.
 
 Callers find the case through :func:`shared.operations.access.case_for` (so it is one the user
 may see); these functions check that the user's role may do the step, flush, never commit.
@@ -13,12 +14,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
 from shared.i18n import N_
 from shared.models import Case, CaseStatus, Message, MessageKind, Office, StaffUser
-from shared.operations import access, audit, duplicates
+from shared.operations import access, audit, duplicates, lifecycle
 from shared.operations.access import Action
 from shared.operations.errors import NotAllowed, StepRefused, stated_reason
+from shared.operations.lifecycle import Step
 
 NOTE_MAX = 5000
 
@@ -27,23 +28,22 @@ def assign(
     session: Session, user: StaffUser, case: Case, office_code: str, reason: str = ""
 ) -> Case:
     """Send a case to an office, or transfer it from one office to another (with a reason)."""
-    _require(user, Action.ASSIGN, case)
-    _require_open(case)
+    previous = case.office
+    step = Step.TRANSFER if previous else Step.ASSIGN
+    lifecycle.check(case, step, user)
     office = session.scalar(select(Office).where(Office.code == office_code, Office.active))
     if office is None:
         raise StepRefused(N_("Choose one of the listed offices."), "office")
     if case.office_id == office.id:
         raise StepRefused(N_("The case is already with this office."), "office")
-    previous = case.office
     reason = _reason(reason, required=previous is not None)
     case.office = office
-    case.status = CaseStatus.ASSIGNED
-    _event(
+    lifecycle.take(
         session,
         case,
-        user,
-        "transferred" if previous else "assigned",
-        reason,
+        step,
+        actor=user,
+        reason=reason,
         office=office.code,
         from_office=previous.code if previous else None,
     )
@@ -67,13 +67,12 @@ def assign_many(
 
 def return_to_triage(session: Session, user: StaffUser, case: Case, reason: str) -> Case:
     """ "Not ours": the office gives the case back to triage, saying why. Never a dead end."""
-    _require(user, Action.RETURN, case)
-    _require_open(case)
+    lifecycle.check(case, Step.RETURN, user)
     reason = _reason(reason, required=True)
     previous = case.office
+    # Taken while the case still has its office: only the office's staff may give it back.
+    lifecycle.take(session, case, Step.RETURN, actor=user, reason=reason, from_office=previous.code)
     case.office = None
-    case.status = CaseStatus.RECEIVED
-    _event(session, case, user, "returned", reason, from_office=previous.code)
     return case
 
 
@@ -94,19 +93,13 @@ def add_note(session: Session, user: StaffUser, case: Case, body: str) -> Messag
 
 def mark_spam(session: Session, user: StaffUser, case: Case, reason: str = "") -> Case:
     """Spam leaves the queue and the report; it stays stored, and can be taken back."""
-    _require(user, Action.SPAM, case)
-    _require_open(case)
-    case.status = CaseStatus.SPAM
-    _event(session, case, user, "marked_spam", _reason(reason))
+    lifecycle.check(case, Step.MARK_SPAM, user)
+    lifecycle.take(session, case, Step.MARK_SPAM, actor=user, reason=_reason(reason))
     return case
 
 
 def unmark_spam(session: Session, user: StaffUser, case: Case) -> Case:
-    _require(user, Action.SPAM, case)
-    if case.status != CaseStatus.SPAM:
-        raise StepRefused(N_("The case is not marked as spam."))
-    case.status = CaseStatus.ASSIGNED if case.office_id else CaseStatus.RECEIVED
-    _event(session, case, user, "unmarked_spam")
+    lifecycle.take(session, case, Step.UNMARK_SPAM, actor=user)
     return case
 
 
@@ -125,8 +118,13 @@ def mark_duplicate(
         raise StepRefused(N_("A case cannot repeat itself."), "duplicate_of")
     case.duplicate_of = original
     duplicates.join_cluster(session, case, original, "duplicate")
-    _event(
-        session, case, user, "marked_duplicate", _reason(reason), original=original.tracking_number
+    audit.case_step(
+        session,
+        case,
+        "marked_duplicate",
+        actor=user,
+        reason=_reason(reason),
+        original=original.tracking_number,
     )
     return case
 
@@ -134,13 +132,9 @@ def mark_duplicate(
 def close(
     session: Session, user: StaffUser, case: Case, reason: str = "", *, now: datetime | None = None
 ) -> Case:
-    _require(user, Action.CLOSE, case)
-    if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
-        raise StepRefused(N_("The case is already closed."))
-    case.status = CaseStatus.CLOSED
-    case.closed_at = now or utcnow()
+    lifecycle.check(case, Step.CLOSE, user)
     case.close_reason = _reason(reason)
-    _event(session, case, user, "closed", case.close_reason)
+    lifecycle.take(session, case, Step.CLOSE, actor=user, reason=case.close_reason, now=now)
     return case
 
 
@@ -149,16 +143,5 @@ def _require(user: StaffUser, action: str, case: Case) -> None:
         raise NotAllowed(action)
 
 
-def _require_open(case: Case) -> None:
-    if case.status not in CaseStatus.OPEN:
-        raise StepRefused(N_("Only open cases can be assigned, returned or marked as spam."))
-
-
 def _reason(reason: str | None, *, required: bool = False) -> str:
     return stated_reason(reason, required=required)
-
-
-def _event(
-    session: Session, case: Case, user: StaffUser, action: str, reason: str = "", **facts
-) -> Message:
-    return audit.case_step(session, case, action, actor=user, reason=reason, **facts)

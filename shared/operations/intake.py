@@ -18,7 +18,6 @@ from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import (
     Case,
-    CaseStatus,
     Channel,
     Message,
     MessageKind,
@@ -26,7 +25,7 @@ from shared.models import (
     NoticeItem,
     NoticeStatus,
 )
-from shared.operations import audit, deadlines, duplicates, routing
+from shared.operations import audit, deadlines, duplicates, lifecycle, routing
 from shared.operations.errors import StepRefused
 from shared.schemas.submission import Submission
 from shared.search import search_terms
@@ -118,7 +117,7 @@ def receive(
         session, received_at, notice.id if notice else None, submission.category
     )
     routing.route(session, case)
-    case.status = CaseStatus.ASSIGNED if case.office is not None else CaseStatus.RECEIVED
+    lifecycle.start(case)
     session.add(case)
     first = Message(
         case=case, kind=MessageKind.INBOUND, body=submission.body, created_at=received_at

@@ -35,7 +35,7 @@ from shared.models import (
     Role,
     StaffUser,
 )
-from shared.operations import access, audit, deadlines
+from shared.operations import access, audit, deadlines, lifecycle
 from shared.operations.access import Action
 from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import NotAllowed, StepRefused
@@ -60,7 +60,7 @@ def draft(
         raise NotAllowed(Action.REPLY)
     if kind not in ReplyKind.ALL:
         raise StepRefused(N_("Choose one of the listed kinds of reply."), "kind")
-    if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
+    if case.status in CaseStatus.FINISHED:
         raise StepRefused(N_("A closed case takes no more replies."))
     reply = Reply(
         case_id=case.id,
@@ -295,10 +295,9 @@ def _apply_kind(session: Session, kind: str, case: Case, now: datetime) -> None:
         case.accepted_at = now
         case.reply_due = deadlines.reply_due_after_acceptance(session, case, now)
     elif kind == ReplyKind.REFUSAL:
-        case.status = CaseStatus.REJECTED
-        case.closed_at = now
+        lifecycle.take(session, case, lifecycle.Step.REFUSE, now=now)
     elif kind == ReplyKind.ANSWER:
-        case.status = CaseStatus.REPLIED
+        lifecycle.take(session, case, lifecycle.Step.ANSWER, now=now)
         case.first_replied_at = case.first_replied_at or now
 
 

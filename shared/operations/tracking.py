@@ -15,8 +15,9 @@ from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Message, MessageKind, Rating, RatingValue
-from shared.operations import audit, deadlines
+from shared.operations import audit, deadlines, lifecycle
 from shared.operations.errors import StepRefused
+from shared.operations.lifecycle import Step
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,15 @@ def close_unrated(session: Session, *, now: datetime | None = None) -> int:
 
 
 def _reopen(session: Session, case: Case, settings: Mapping[str, Any], now: datetime) -> None:
-    case.status = CaseStatus.ASSIGNED if case.office_id else CaseStatus.RECEIVED
     case.reopened_count += 1
     case.reply_due = deadlines.rehandling_due(session, case, now)
-    audit.case_step(session, case, "reopened", actor_kind="citizen", count=case.reopened_count)
+    lifecycle.take(session, case, Step.REOPEN, actor_kind="citizen", count=case.reopened_count)
     if case.office is not None and case.office.email:
         enqueue(session, builders.reopened_notice(case, settings), settings, case=case)
 
 
 def _close(session: Session, case: Case, why: str, now: datetime) -> None:
-    case.status = CaseStatus.CLOSED
-    case.closed_at = now
-    audit.case_step(session, case, "closed", actor_kind="system", why=why)
+    lifecycle.take(session, case, Step.CLOSE, actor_kind="system", now=now, why=why)
 
 
 def add_information(session: Session, case: Case, body: str) -> Message:
