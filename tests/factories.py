@@ -26,7 +26,7 @@ def make_case(db: Database, **fields):
     values = {"body": "测试留言", **fields}
     channel = values.pop("channel", "web")
     received_at = values.pop("received_at", None)
-    submission = feedback_input.load(values)
+    submission = intake.Submission(**feedback_input.load(values))
     submission.channel = channel
     submission.received_at = received_at
     with db.transaction() as session:

@@ -63,7 +63,7 @@ def submit():
     if files.errors:
         errors["attachments"] = files.errors
     try:
-        submission = feedback_input.load(_without_notice_choice(values))
+        submission = intake.Submission(**feedback_input.load(_without_notice_choice(values)))
     except ValidationError as error:
         errors = error.normalized_messages() | errors
     if errors:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from responder.views.access import admin_required
-from shared.mail import outbox
+from shared.operations import outbox
 from shared.web import current_db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

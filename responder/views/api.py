@@ -73,7 +73,7 @@ def show_case(tracking_number: str):
 @bp.post("/cases")
 def register_case():
     """A phone call, letter or visit, through the same intake path as every other channel."""
-    submission = staff_case_input.load(json_object_body())
+    submission = intake.Submission(**staff_case_input.load(json_object_body()))
     submission.registered_by_id = g.staff.id
     settings = current_app.config
     receipt = run_with_retry(

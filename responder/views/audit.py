@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from responder.views.access import admin_required
+from shared.models.audit import ACTOR_KINDS
 from shared.operations import audit_log
-from shared.operations.audit_log import ACTOR_KINDS, AuditFilters
+from shared.operations.audit_log import AuditFilters
 from shared.schemas.audit_log import audit_filter_input
 from shared.web import REFUSED, current_db, refusal_messages
 
@@ -19,7 +20,7 @@ def index():
     values = request.args.to_dict()
     filters = AuditFilters()
     try:
-        filters = audit_filter_input.load(values)
+        filters = AuditFilters(**audit_filter_input.load(values))
         with current_db().session() as session:
             page = audit_log.list_events(session, filters, cursor=request.args.get("cursor"))
             return _render(page, filters, values)

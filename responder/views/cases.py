@@ -368,7 +368,7 @@ def register():
     files = uploads.form_files()
     errors = translated_errors({"attachments": files.errors}) if files.errors else {}
     try:
-        submission = staff_case_input.load(values)
+        submission = intake.Submission(**staff_case_input.load(values))
     except REFUSED as refused:
         errors = refusal_messages(refused) | errors
     if errors:

@@ -101,7 +101,8 @@ def _form(notice_id: int | None):
     try:
         with current_db().transaction() as session:
             notice = _notice_or_404(session, notice_id) if notice_id is not None else None
-            fields = NoticeInputSchema(notices.notice_choices(session, notice)).load(data)
+            schema = NoticeInputSchema(notices.notice_choices(session, notice))
+            fields = notices.NoticeFields(**schema.load(data))
             if notice is None:
                 notice = notices.create_notice(session, fields, _actor())
             else:

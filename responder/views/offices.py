@@ -40,7 +40,7 @@ def new():
     values = request.form.to_dict()
     try:
         with current_db().transaction() as session:
-            fields = office_create_input.load(values)
+            fields = offices.OfficeFields(**office_create_input.load(values))
             office = offices.create_office(session, fields, _actor())
             code = office.code
     except REFUSED as refused:
@@ -65,7 +65,7 @@ def edit(office_id: int):
     try:
         with current_db().transaction() as session:
             office = _office_or_404(session, office_id)
-            fields = office_edit_input.load(values)
+            fields = offices.OfficeFields(**office_edit_input.load(values))
             changed = offices.update_office(session, office, fields, _actor())
     except REFUSED as refused:
         with current_db().session() as session:

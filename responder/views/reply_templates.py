@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.i18n import LANGUAGES
-from shared.models import ReplyTemplate, StaffUser
+from shared.models import ReplyKind, ReplyTemplate, StaffUser
 from shared.operations import reply_templates
-from shared.schemas.reply_template import preview_input, template_form_output, template_input
+from shared.schemas.reply_template import TemplateInputSchema, preview_input, template_form_output
 from shared.web import REFUSED, current_db, refusal_messages
 
 bp = Blueprint("reply_templates", __name__, url_prefix="/admin/templates")
@@ -68,7 +68,8 @@ def _form(template_id: int | None):
     with current_db().transaction() as session:
         template = _template_or_404(session, template_id) if template_id is not None else None
         try:
-            fields = template_input.load(values)
+            schema = TemplateInputSchema(reply_templates.VARIABLES)
+            fields = reply_templates.TemplateFields(**schema.load(values))
             if previewing:
                 case = preview_input.load(values)["tracking_number"]
                 shown = reply_templates.preview(session, fields.body, case, _actor())
@@ -102,7 +103,7 @@ def _render(
         values=values,
         errors=errors or {},
         preview=preview,
-        kinds=reply_templates.KINDS,
+        kinds=ReplyKind.ALL,
         languages=LANGUAGES,
         variables=reply_templates.VARIABLES,
     )

@@ -74,7 +74,7 @@ def _form(rule_id: int | None):
         rule = _rule_or_404(session, rule_id) if rule_id is not None else None
         choices = routing.rule_choices(session)
         try:
-            fields = RuleInputSchema(choices).load(values)
+            fields = routing.RuleFields(**RuleInputSchema(choices).load(values))
             if request.form.get("action") == "preview":
                 return _render(choices, rule, values, preview=routing.preview(session, fields))
             if rule is None:

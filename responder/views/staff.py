@@ -47,7 +47,8 @@ def invite():
     try:
         with current_db().transaction() as session:
             schema = InvitationSchema(_office_codes(session))
-            user = staff.invite(session, schema.load(values), _actor(), current_app.config)
+            invitation = staff.Invitation(**schema.load(values))
+            user = staff.invite(session, invitation, _actor(), current_app.config)
             staff_id, username = user.id, user.username
     except REFUSED as refused:
         return _invite_form(values, refusal_messages(refused)), 422
@@ -75,7 +76,7 @@ def access(staff_id: int):
         with current_db().transaction() as session:
             user = _user_or_404(session, staff_id)
             schema = StaffAccessSchema(_office_codes(session))
-            staff.set_access(session, user, schema.load(values), _actor())
+            staff.set_access(session, user, staff.StaffAccess(**schema.load(values)), _actor())
     except REFUSED as refused:
         errors = refusal_messages(refused)
         return _page(staff_id, access_errors=errors, access_values=values, status=422)

@@ -23,9 +23,6 @@ from shared.operations.errors import StepRefused
 
 PAGE_SIZE = 50
 
-#: Who acted, when it was not a member of staff (see AuditEvent.actor_kind).
-ACTOR_KINDS = ("staff", "citizen", "mail", "system")
-
 #: Words for the actions, where there are any; others are shown as stored.
 ACTION_LABELS: dict[str, str] = {
     "case.received": N_("Comment received"),

@@ -20,17 +20,9 @@ from sqlalchemy.orm import Session
 from shared.db import SHANGHAI, utcnow
 from shared.i18n import N_
 from shared.models import CalendarDay, StaffUser
+from shared.models.calendar import OfficialDay
 from shared.operations import audit
 from shared.operations.errors import StepRefused
-
-
-@dataclass(frozen=True)
-class OfficialDay:
-    """An exception to the Monday-to-Friday week, as the official calendar has it."""
-
-    day: date
-    is_workday: bool
-    name: str
 
 
 def official_years() -> range:

@@ -20,8 +20,7 @@ from shared.operations import access, audit, duplicates, lifecycle
 from shared.operations.access import Action
 from shared.operations.errors import NotAllowed, StepRefused, stated_reason
 from shared.operations.lifecycle import Step
-
-NOTE_MAX = 5000
+from shared.schemas.case_step import NOTE_MAX
 
 
 def assign(

@@ -20,9 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.i18n import N_, Formatted
-
-#: The longest reason staff may give for a step (a transfer, a refusal, an extension...).
-REASON_MAX = 1000
+from shared.schemas.case_step import REASON_MAX
 
 #: Where a refusal points: a field's name, a path into nested input (``("items", 3,
 #: "code")``: the code of the form's row 3), or several of these at once.

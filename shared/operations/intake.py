@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.attachments import attach_uploads
+from shared.attachments import Upload, attach_uploads
 from shared.db import utcnow
 from shared.i18n import N_
 from shared.mail import builders
@@ -27,7 +27,6 @@ from shared.models import (
 )
 from shared.operations import audit, deadlines, duplicates, lifecycle, routing
 from shared.operations.errors import StepRefused
-from shared.schemas.submission import Submission
 from shared.search import search_terms
 from shared.security import (
     compact_code,
@@ -40,6 +39,35 @@ from shared.security import (
     sha256_hex,
     verify_secret,
 )
+
+
+@dataclass
+class Submission:
+    """What :func:`receive` takes, from any channel (the web form and the APIs through
+    ``shared.schemas.submission``)."""
+
+    body: str
+    channel: str = Channel.WEB
+    subject: str = ""
+    category: str | None = None
+    notice_item: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    publish_consent: bool = False
+    received_at: datetime | None = None
+    language: str = "zh"
+    #: The notice the comment was written on, when the channel knows it and no item was chosen.
+    notice_id: int | None = None
+    idempotency_key: str | None = None
+    #: Staff member who registered a phone call, letter or visit.
+    registered_by_id: int | None = None
+    channel_details: dict = field(default_factory=dict)
+    #: Files checked by :mod:`shared.attachments`; they belong to the first message.
+    attachments: list[Upload] = field(default_factory=list)
 
 
 @dataclass

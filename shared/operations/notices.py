@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -21,7 +21,7 @@ from shared.i18n import N_
 from shared.models import Case, Notice, NoticeItem, NoticeStatus, Office, RoutingRule, StaffUser
 from shared.operations import audit
 from shared.operations.errors import StepRefused
-from shared.schemas.notice import ItemRow, NoticeChoices, NoticeFields
+from shared.schemas.notice import NoticeChoices
 
 #: A closed notice stays on the public front page this long, saying it is closed.
 RECENTLY_CLOSED = timedelta(days=90)
@@ -43,6 +43,47 @@ NOTICE_FIELDS = (
 #: The item's fields that an edit can change.
 ITEM_FIELDS = ("code", "area", "title", "description", "default_office_id")
 _CODE_PREFIX = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+
+
+@dataclass
+class ItemRow:
+    """One item row, validated; ``id`` is None for a new item."""
+
+    id: int | None
+    code: str | None
+    area: str
+    title: str
+    description: str
+    office: str
+    position: int | None
+    #: Take the item off the notice: retired when cases refer to it, else deleted.
+    remove: bool = False
+    #: Its place among the rows of the form, so that equal positions keep the form's order.
+    row: int = 0
+
+
+@dataclass
+class NoticeFields:
+    """A notice as typed, validated; offices and existing items not yet looked up."""
+
+    title: str
+    issuer: str
+    issued_on: date | None = None
+    summary: str = ""
+    body: str = ""
+    invites_web: bool = False
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    postal_address: str | None = None
+    postcode: str | None = None
+    #: UTC; typed in Asia/Shanghai time.
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    items: list[ItemRow] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The rows as ``shared.schemas.notice`` loads them from the form.
+        self.items = [row if isinstance(row, ItemRow) else ItemRow(**row) for row in self.items]
 
 
 class NoticeState:

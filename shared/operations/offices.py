@@ -29,7 +29,16 @@ from shared.models import (
 )
 from shared.operations import audit
 from shared.operations.errors import StepRefused
-from shared.schemas.office import OfficeFields
+
+
+@dataclass
+class OfficeFields:
+    """What an admin may change of an office; ``code`` only when it is created."""
+
+    name: str
+    email: str | None = None
+    review_levels: int = 1
+    code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,8 @@ from shared.models import (
 )
 from shared.operations import audit
 from shared.operations.errors import NotAllowed, StepRefused
+from shared.schemas.publication import COMMENT_MAX
 
-#: The longest public version of a comment (the same limit as the comment itself).
-COMMENT_MAX = 5000
 #: Published comments per page.
 PAGE_SIZE = 20
 #: What personal data is replaced with.

@@ -39,8 +39,7 @@ from shared.operations import access, audit, deadlines, lifecycle
 from shared.operations.access import Action
 from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import NotAllowed, StepRefused
-
-BODY_MAX = 20_000
+from shared.schemas.reply import BODY_MAX
 
 
 def draft(

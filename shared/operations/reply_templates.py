@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,10 +20,8 @@ from shared.models import Case, ReplyKind, ReplyTemplate, StaffUser
 from shared.operations import access, audit
 from shared.operations.errors import StepRefused
 from shared.operations.replies import fill_template, templates_for
+from shared.schemas.reply_template import text_problem
 from shared.security import normalise_tracking_number
-
-if TYPE_CHECKING:
-    from shared.schemas.reply_template import TemplateFields
 
 #: The variables :func:`fill_template` fills in, with what each becomes (msgids).
 VARIABLES: dict[str, str] = {
@@ -41,51 +38,23 @@ VARIABLES: dict[str, str] = {
     "subject": N_("the subject of the comment"),
 }
 
-#: The kinds of reply, in the order the form offers them.
-KINDS = (
-    ReplyKind.ACCEPTANCE,
-    ReplyKind.REFUSAL,
-    ReplyKind.EXTENSION,
-    ReplyKind.ANSWER,
-    ReplyKind.OTHER,
-)
 
+@dataclass
+class TemplateFields:
+    """A template as an admin types it (``shared.schemas.reply_template`` checks the form)."""
 
-def allowed_variables() -> str:
-    """The variables as a template writes them: ``{name}, {tracking_number}, ...``."""
-    return ", ".join("{" + name + "}" for name in VARIABLES)
+    name: str
+    kind: str
+    language: str
+    body: str
 
 
 def check_text(body: str) -> None:
-    """Refused (at ``body``) unless every ``{...}`` is a known variable, written plainly (no
-    ``!r``, ``:>10``, ``.attribute`` or ``[index]``); ``{{`` and ``}}`` stand for a brace
-    itself."""
-    try:
-        parsed = list(string.Formatter().parse(body))
-    except ValueError:
-        raise StepRefused(
-            N_(
-                "The braces do not match: every { needs its }, and a brace meant as text "
-                "is written twice ({{ or }}). The variables allowed are: %(allowed)s."
-            ),
-            "body",
-            allowed=allowed_variables(),
-        ) from None
-    unknown = []
-    for _literal, field, spec, conversion in parsed:
-        if field is None:
-            continue
-        written = "{" + field + (f"!{conversion}" if conversion else "")
-        written += (f":{spec}" if spec else "") + "}"
-        if field not in VARIABLES or spec or conversion:
-            unknown.append(written)
-    if unknown:
-        raise StepRefused(
-            N_("Unknown variable: %(unknown)s. The variables allowed are: %(allowed)s."),
-            "body",
-            unknown=", ".join(dict.fromkeys(unknown)),
-            allowed=allowed_variables(),
-        )
+    """Refused (at ``body``) unless the text names only :data:`VARIABLES`, written plainly
+    (see :func:`shared.schemas.reply_template.text_problem`)."""
+    problem = text_problem(body, VARIABLES)
+    if problem is not None:
+        raise StepRefused(problem, "body")
 
 
 # --- Listing and editing -----------------------------------------------------------------
@@ -94,10 +63,10 @@ def check_text(body: str) -> None:
 def list_templates(session: Session) -> list[ReplyTemplate]:
     """Every template, active or not: by language, then kind as the form orders them, name."""
     templates = session.scalars(select(ReplyTemplate)).all()
-    order = {kind: position for position, kind in enumerate(KINDS)}
+    order = {kind: position for position, kind in enumerate(ReplyKind.ALL)}
     return sorted(
         templates,
-        key=lambda t: (t.language != "zh", t.language, order.get(t.kind, len(KINDS)), t.name),
+        key=lambda t: (t.language != "zh", t.language, order.get(t.kind, len(order)), t.name),
     )
 
 

@@ -19,13 +19,27 @@ from shared.i18n import N_
 from shared.models import Case, CaseStatus, NoticeItem, Office, RoutingRule, StaffUser
 from shared.operations import audit
 from shared.operations.errors import StepRefused
-from shared.schemas.rule import RuleChoices, RuleFields, keyword_lines
+from shared.schemas.rule import RuleChoices, keyword_lines
 from shared.search import normalise
 
 #: Gap between neighbouring positions, so a rule can be slotted in by hand in the database.
 POSITION_STEP = 10
 #: How much of a case the preview shows when it has no subject.
 SUMMARY_CHARS = 60
+
+
+@dataclass
+class RuleFields:
+    """A rule's name, office and conditions, validated; codes not yet looked up."""
+
+    name: str
+    office: str
+    notice_item: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    #: One keyword per line, stripped, blank lines and repeats dropped.
+    keywords: str = ""
+    sender_domain: str | None = None
 
 
 # --- Matching ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from shared.mail.outbox import enqueue
 from shared.models import ApiToken, Office, Role, StaffInvitation, StaffUser
 from shared.operations import audit
 from shared.operations.errors import StepRefused
-from shared.schemas.staff import ROLES_WITH_OFFICES, Invitation, StaffAccess
+from shared.schemas.staff import ROLES_WITH_OFFICES
 from shared.security import hash_secret, new_token, sha256_hex, verify_secret
 
 MIN_PASSWORD_LENGTH = 10
@@ -230,6 +231,24 @@ def user_for_token(session: Session, token: str) -> StaffUser | None:
 
 
 # --- What admins do to staff accounts ---------------------------------------------------------
+
+
+@dataclass
+class StaffAccess:
+    """What a member of staff may do: a role and, for officers and reviewers, offices."""
+
+    role: str
+    offices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Invitation(StaffAccess):
+    """A new member of staff: who they are, where the invitation goes, what they may do."""
+
+    username: str = ""
+    display_name: str = ""
+    email: str = ""
+
 
 #: How long an invitation or password-reset link works.
 INVITATION_DAYS = 7

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load
 
 from shared.i18n import N_, Formatted
-from shared.operations.calendar import OfficialDay
+from shared.models.calendar import OfficialDay
 from shared.schemas.fields import Text
 
 #: Enough for any year's exceptions several times over.

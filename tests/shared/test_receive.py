@@ -117,7 +117,7 @@ def test_audit_event_without_personal_data(db, demo):
 
 def test_same_idempotency_key_returns_first_case_and_passcode(db, demo):
     """Repeating a request with its key gives the same number and passcode, and one case."""
-    submission = feedback_input.load({"body": "重复的请求"})
+    submission = intake.Submission(**feedback_input.load({"body": "重复的请求"}))
     submission.idempotency_key = "client-key-1"
     with db.transaction() as session:
         a = intake.receive(session, submission, settings=SETTINGS)
@@ -132,7 +132,7 @@ def test_same_idempotency_key_returns_first_case_and_passcode(db, demo):
 def test_reused_key_with_other_content_is_refused(db, demo):
     """The same key with a different comment is an error, not a silent replay."""
     for body, expect_error in (("甲", False), ("乙", True)):
-        submission = feedback_input.load({"body": body})
+        submission = intake.Submission(**feedback_input.load({"body": body}))
         submission.idempotency_key = "k"
         with db.transaction() as session:
             if expect_error:
