@@ -156,7 +156,7 @@ def user_token(context: Context, username: str, name: str) -> None:
     from sqlalchemy import select
 
     from shared.models import StaffUser
-    from shared.operations.staff import issue_token
+    from shared.operations.accounts import issue_token
 
     with context.database.transaction() as session:
         staff = session.scalar(select(StaffUser).where(StaffUser.username == username))

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from shared.db import Database
 from shared.models import OutboxEmail
-from shared.operations import intake, staff
+from shared.operations import accounts, intake, staff
 from shared.schemas.submission import feedback_input
 
 SETTINGS = {
@@ -46,7 +46,7 @@ def make_token(db: Database, username: str, role: str, offices=()) -> str:
     make_staff(db, username, role, offices)
     with db.transaction() as session:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        return staff.issue_token(session, user)
+        return accounts.issue_token(session, user)
 
 
 def answer(db: Database, tracking_number: str, body: str = "感谢您的意见，答复如下。") -> None:

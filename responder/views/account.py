@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy.orm import Session, selectinload
 
 from shared.models import StaffUser
-from shared.operations import staff
+from shared.operations import accounts
 from shared.web import REFUSED, current_db, refusal_text
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -32,7 +32,7 @@ def change_password():
         # Committed even when refused: a wrong current password counts towards the lock-out.
         me = _me(session)
         try:
-            staff.change_password(
+            accounts.change_password(
                 session,
                 me,
                 form.get("current_password", ""),
@@ -54,7 +54,7 @@ def create_token():
     name = request.form.get("name", "")
     try:
         with current_db().transaction() as session:
-            token = staff.create_token(session, _me(session), name)
+            token = accounts.create_token(session, _me(session), name)
     except REFUSED as refused:
         return _page(token_error=refusal_text(refused), token_name=name), 422
     # Shown in this answer only; a browser must not keep it to show again from its cache.
@@ -65,7 +65,7 @@ def create_token():
 @login_required
 def revoke_token(token_id: int):
     with current_db().transaction() as session:
-        if staff.revoke_token(session, _me(session), token_id) is None:
+        if accounts.revoke_token(session, _me(session), token_id) is None:
             abort(404)
     return redirect(url_for("account.index", done="revoked"))
 
@@ -81,8 +81,8 @@ def _page(**shown) -> str:
         return render_template(
             "account.html",
             me=me,
-            tokens=staff.tokens_of(session, me),
-            min_password_length=staff.MIN_PASSWORD_LENGTH,
-            max_token_name=staff.MAX_TOKEN_NAME,
+            tokens=accounts.tokens_of(session, me),
+            min_password_length=accounts.MIN_PASSWORD_LENGTH,
+            max_token_name=accounts.MAX_TOKEN_NAME,
             **shown,
         )

@@ -11,6 +11,7 @@ from shared.extensions import csrf
 from shared.models import Office, Reply
 from shared.operations import (
     access,
+    accounts,
     cases,
     deadlines,
     intake,
@@ -18,7 +19,6 @@ from shared.operations import (
     queue,
     replies,
     report_archive,
-    staff,
 )
 from shared.schemas.case import case_detail_output, case_output, receipt_output, submitter_output
 from shared.schemas.case_step import case_step_input
@@ -37,7 +37,7 @@ def authenticate():
     user = None
     if scheme.lower() == "bearer" and token.strip():
         with current_db().transaction() as session:
-            user = staff.user_for_token(session, token.strip())
+            user = accounts.user_for_token(session, token.strip())
             if user is not None:
                 session.refresh(user, ["offices"])
     if user is None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.models import Role, StaffUser
-from shared.operations import offices, staff
+from shared.operations import accounts, offices, staff
 from shared.schemas.staff import InvitationSchema, StaffAccessSchema, form_values
 from shared.web import REFUSED, current_db, refusal_messages, refusal_text
 
@@ -133,7 +133,7 @@ def revoke_token(staff_id: int):
         return _page(staff_id, error=message, status=422)
     with current_db().transaction() as session:
         user = _user_or_404(session, staff_id)
-        if staff.revoke_token(session, user, int(token_id), actor=_actor()) is None:
+        if accounts.revoke_token(session, user, int(token_id), actor=_actor()) is None:
             abort(404)
     flash(gettext("The token was revoked; it no longer works."), "done")
     return redirect(url_for("staff.show", staff_id=staff_id), 303)
@@ -168,7 +168,7 @@ def _page(
         page = render_template(
             "admin/staff_user.html",
             user=user,
-            tokens=staff.tokens_of(session, user),
+            tokens=accounts.tokens_of(session, user),
             office_choices=offices.active_offices(session),
             roles=Role.ALL,
             values=values,
