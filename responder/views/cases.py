@@ -43,6 +43,7 @@ from shared.operations import (
     intake,
     publication,
     replies,
+    reply_templates,
     routing,
 )
 from shared.operations.access import Action
@@ -131,7 +132,7 @@ def _composer(session: Session, case: Case, pending: list[Reply]) -> dict:
     """What the reply form starts with: a reply being edited (?edit=ID), a template filled in
     for this case (?template=ID), or nothing."""
     user = _user()
-    templates = replies.templates_for(session, case.language)
+    templates = reply_templates.templates_for(session, case.language)
     edit_id = request.args.get("edit", type=int)
     editing = next((r for r in pending if r.id == edit_id and r.author_id == user.id), None)
     if editing is not None:
@@ -143,7 +144,7 @@ def _composer(session: Session, case: Case, pending: list[Reply]) -> dict:
             "public_body": editing.public_body,
         }
     chosen = next((t for t in templates if t.id == request.args.get("template", type=int)), None)
-    body = replies.fill_template(chosen.body, case, user) if chosen else ""
+    body = reply_templates.fill_template(chosen.body, case, user) if chosen else ""
     return {
         "templates": templates,
         "editing": None,

@@ -29,7 +29,7 @@ from shared.models import (
     StaffUser,
 )
 from shared.operations import calendar as working_calendar
-from shared.operations import replies
+from shared.operations import reply_templates
 from shared.operations.deadlines import SHANGHAI
 from shared.operations.staff import create_staff
 
@@ -297,7 +297,7 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> str | None:
     _ensure_items(session, notice, parsed.items, offices)
     _ensure_routing_rules(session, offices)
     _ensure_inquiry_policy(session, notice)
-    replies.ensure_default_templates(session)
+    reply_templates.ensure_default_templates(session)
     _ensure_calendars(session, now)
     session.flush()
     return _ensure_admin(session)
