@@ -246,7 +246,7 @@ def report_monthly(
 
         with context.database.transaction() as session:
             try:
-                scope = archive.offices_by_code(session, offices)
+                scope = archive.scope_by_codes(session, offices)
             except StepRefused as error:
                 raise click.BadParameter(str(error), param_hint="'--office'") from None
             try:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext
-from sqlalchemy import select
 
 from shared.db import run_with_retry
 from shared.extensions import csrf
-from shared.models import Office, Reply
+from shared.models import Reply
 from shared.operations import (
     access,
     accounts,
     cases,
     deadlines,
     intake,
+    offices,
     publication,
     queue,
     replies,
@@ -279,10 +279,8 @@ def reject_extension(tracking_number: str):
 @bp.get("/offices")
 def list_offices():
     with current_db().session() as session:
-        offices = session.scalars(
-            select(Office).where(Office.active.is_(True)).order_by(Office.code)
-        )
-        return jsonify([{"code": o.code, "name": o.name, "email": o.email} for o in offices])
+        active = offices.active_offices(session)
+        return jsonify([{"code": o.code, "name": o.name, "email": o.email} for o in active])
 
 
 @bp.get("/reports/monthly")

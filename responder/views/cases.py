@@ -30,7 +30,6 @@ from shared.models import (
     Channel,
     Message,
     NoticeItem,
-    Office,
     Reply,
     ReplyState,
     Review,
@@ -46,6 +45,7 @@ from shared.operations import (
     reply_templates,
     routing,
 )
+from shared.operations import offices as office_register
 from shared.operations.access import Action
 from shared.schemas.case_step import CaseStep, case_step_input
 from shared.schemas.publication import publish_input
@@ -97,7 +97,7 @@ def show(tracking_number: str):
             .where(Case.duplicate_of_id == case.id)
             .order_by(Case.received_at)
         ).all()
-        offices = session.scalars(select(Office).where(Office.active).order_by(Office.code)).all()
+        offices = office_register.active_offices(session)
         pending = session.scalars(
             select(Reply)
             .where(Reply.case_id == case.id, Reply.state != ReplyState.SENT)

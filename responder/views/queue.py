@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from responder.views.auth import local_url
 from shared.i18n import N_
-from shared.models import Case, CaseStatus, Category, Channel, NoticeItem, Office
-from shared.operations import access, cases, queue
+from shared.models import Case, CaseStatus, Category, Channel, NoticeItem
+from shared.operations import access, cases, offices, queue
 from shared.operations import calendar as working_calendar
 from shared.operations.access import Action
 from shared.operations.deadlines import SHANGHAI
@@ -41,7 +41,7 @@ def index():
     with current_db().session() as session:
         filters = queue.QueueFilters.from_args(request.args)
         page = queue.list_cases(session, user, filters, cursor=request.args.get("cursor"))
-        offices = session.scalars(select(Office).where(Office.active).order_by(Office.code)).all()
+        active = offices.active_offices(session)
         items = session.scalars(
             select(NoticeItem).where(NoticeItem.retired.is_(False)).order_by(NoticeItem.code)
         ).all()
@@ -53,8 +53,8 @@ def index():
             statuses=CaseStatus.ALL,
             channels=Channel.ALL,
             categories=Category.ALL,
-            offices=offices if user.sees_all_offices else user.offices,
-            assign_offices=offices,
+            offices=active if user.sees_all_offices else user.offices,
+            assign_offices=active,
             items=items,
             triage=queue.TRIAGE,
             may_assign=access.may(user, Action.ASSIGN),

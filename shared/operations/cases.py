@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.i18n import N_
-from shared.models import Case, CaseStatus, Message, MessageKind, Office, StaffUser
-from shared.operations import access, audit, duplicates, lifecycle
+from shared.models import Case, CaseStatus, Message, MessageKind, StaffUser
+from shared.operations import access, audit, duplicates, lifecycle, offices
 from shared.operations.access import Action
 from shared.operations.errors import NotAllowed, StepRefused, stated_reason
 from shared.operations.lifecycle import Step
@@ -30,7 +29,7 @@ def assign(
     previous = case.office
     step = Step.TRANSFER if previous else Step.ASSIGN
     lifecycle.check(case, step, user)
-    office = session.scalar(select(Office).where(Office.code == office_code, Office.active))
+    office = offices.office_by_code(session, office_code)
     if office is None:
         raise StepRefused(N_("Choose one of the listed offices."), "office")
     if case.office_id == office.id:

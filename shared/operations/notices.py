@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.db import utcnow
 from shared.i18n import N_
-from shared.models import Case, Notice, NoticeItem, NoticeStatus, Office, RoutingRule, StaffUser
-from shared.operations import audit
+from shared.models import Case, Notice, NoticeItem, NoticeStatus, RoutingRule, StaffUser
+from shared.operations import audit, offices
 from shared.operations.errors import StepRefused
 from shared.schemas.notice import NoticeChoices
 
@@ -237,14 +237,12 @@ def get_notice(session: Session, notice_id: int) -> Notice | None:
 
 def notice_choices(session: Session, notice: Notice | None) -> NoticeChoices:
     """The active offices an item may name, and the codes of other notices' items."""
-    offices = session.scalars(
-        select(Office).where(Office.active.is_(True)).order_by(Office.code)
-    ).all()
+    active = offices.active_offices(session)
     taken = select(NoticeItem.code)
     if notice is not None and notice.id is not None:
         taken = taken.where(NoticeItem.notice_id != notice.id)
     return NoticeChoices(
-        offices={office.code: office.name for office in offices},
+        offices={office.code: office.name for office in active},
         taken_codes=frozenset(session.scalars(taken)),
     )
 
@@ -395,15 +393,8 @@ def _save_items(
     if unknown:
         raise StepRefused(N_("The form is out of date: open the notice again."))
     _check_codes_free(session, notice, rows)
-    offices = {
-        office.code: office
-        for office in session.scalars(
-            select(Office).where(
-                Office.code.in_({row.office for row in rows if row.office}),
-                Office.active.is_(True),
-            )
-        )
-    }
+    found, _unknown = offices.offices_by_code(session, [row.office for row in rows if row.office])
+    by_code = {office.code: office for office in found}  # an unknown one is refused below
     referenced = _referenced_item_ids(session, list(existing))
     with_cases = _item_ids_with_cases(session, list(existing))
     changes: list[str] = []
@@ -440,7 +431,7 @@ def _save_items(
     position = 0
     for row in kept:
         position += 1
-        office = offices.get(row.office)
+        office = by_code.get(row.office)
         if office is None:
             raise StepRefused(N_("Choose one of the listed offices."), ("items", row.row, "office"))
         if row.id is None:

@@ -9,6 +9,7 @@ offered nowhere any more, and everything it had went to the office it was merged
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
@@ -67,18 +68,50 @@ def offices_with_counts(session: Session) -> list[OfficeRow]:
             .group_by(staff_office.c.office_id)
         ).all()
     )
-    offices = session.scalars(select(Office).order_by(Office.active.desc(), Office.code))
     return [
         OfficeRow(office, open_cases.get(office.id, 0), staff.get(office.id, 0))
-        for office in offices
+        for office in all_offices(session)
     ]
 
 
+# --- Looking offices up (every other module asks here) ---------------------------------------
+
+
+def all_offices(session: Session) -> list[Office]:
+    """Every office, merged ones too: active ones first, then by code."""
+    return list(session.scalars(select(Office).order_by(Office.active.desc(), Office.code)))
+
+
 def active_offices(session: Session) -> list[Office]:
-    """The offices that may be chosen anywhere: not merged away."""
+    """The offices that may be chosen anywhere: not merged away; by code."""
     return list(
         session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.code))
     )
+
+
+def office_by_code(session: Session, code: str, *, active_only: bool = True) -> Office | None:
+    """The office with this code; None when there is none (or, ``active_only``, when it was
+    merged away)."""
+    statement = select(Office).where(Office.code == code)
+    if active_only:
+        statement = statement.where(Office.active.is_(True))
+    return session.scalar(statement)
+
+
+def offices_by_code(
+    session: Session, codes: Iterable[str], *, active_only: bool = True
+) -> tuple[list[Office], list[str]]:
+    """The offices with these codes, each once, in the order given; and the codes that name
+    no office (or, ``active_only``, one merged away), for the caller to refuse in its own
+    words."""
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return [], []
+    statement = select(Office).where(Office.code.in_(codes))
+    if active_only:
+        statement = statement.where(Office.active.is_(True))
+    found = {office.code: office for office in session.scalars(statement)}
+    return [found[code] for code in codes if code in found], [c for c in codes if c not in found]
 
 
 def get_office(session: Session, office_id: int) -> Office | None:

@@ -41,6 +41,7 @@ from shared.models import Office, OutboxAttachment, ReportArchive, Role, StaffUs
 from shared.operations import audit
 from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import StepRefused
+from shared.operations.offices import all_offices, office_by_code, offices_by_code
 
 log = logging.getLogger("minyi.reports")
 
@@ -160,7 +161,7 @@ def scope_for(session: Session, user: StaffUser, office_code: str | None) -> lis
     if user.sees_all_offices:
         if not office_code:
             return None
-        office = session.scalar(select(Office).where(Office.code == office_code))
+        office = office_by_code(session, office_code, active_only=False)
         if office is None:
             raise _names_no_report("office", f"There is no office {office_code!r}.")
         return [office]
@@ -178,19 +179,18 @@ def scope_for(session: Session, user: StaffUser, office_code: str | None) -> lis
 def office_choices(session: Session, user: StaffUser) -> list[Office]:
     """The offices a member of staff may pick a report of."""
     if user.sees_all_offices:
-        return list(session.scalars(select(Office).order_by(Office.active.desc(), Office.code)))
+        return all_offices(session)
     return scope_for(session, user, None) or []
 
 
-def offices_by_code(session: Session, codes: Sequence[str]) -> list[Office] | None:
+def scope_by_codes(session: Session, codes: Sequence[str]) -> list[Office] | None:
     """The offices named on the command line (None for none: the whole department)."""
     if not codes:
         return None
-    found = {o.code: o for o in session.scalars(select(Office).where(Office.code.in_(codes)))}
-    unknown = [code for code in codes if code not in found]
+    found, unknown = offices_by_code(session, codes, active_only=False)
     if unknown:
         raise _names_no_report("office", f"There is no office {unknown[0]!r}.")
-    return [found[code] for code in dict.fromkeys(codes)]
+    return found
 
 
 def _archived_office(offices: Sequence[Office] | None) -> tuple[bool, int | None]:

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.i18n import N_
-from shared.models import Case, CaseStatus, NoticeItem, Office, RoutingRule, StaffUser
-from shared.operations import audit
+from shared.models import Case, CaseStatus, NoticeItem, RoutingRule, StaffUser
+from shared.operations import audit, offices
 from shared.operations.errors import StepRefused
 from shared.schemas.rule import RuleChoices, keyword_lines
 from shared.search import normalise
@@ -180,14 +180,12 @@ def explain(session: Session, case: Case) -> tuple[str, dict[str, str]]:
 
 def rule_choices(session: Session) -> RuleChoices:
     """The offices a rule may name (active ones) and the notice items it may test."""
-    offices = session.scalars(
-        select(Office).where(Office.active.is_(True)).order_by(Office.code)
-    ).all()
+    active = offices.active_offices(session)
     items = session.scalars(
         select(NoticeItem).order_by(NoticeItem.notice_id, NoticeItem.position, NoticeItem.id)
     ).all()
     return RuleChoices(
-        offices={office.code: office.name for office in offices},
+        offices={office.code: office.name for office in active},
         notice_items={item.code: item.title for item in items},
     )
 
@@ -285,9 +283,7 @@ def set_active(session: Session, rule: RoutingRule, active: bool, actor: StaffUs
 
 
 def _apply(session: Session, rule: RoutingRule, fields: RuleFields) -> None:
-    office = session.scalar(
-        select(Office).where(Office.code == fields.office, Office.active.is_(True))
-    )
+    office = offices.office_by_code(session, fields.office)
     if office is None:  # closed between the form's check and now
         raise StepRefused(N_("Choose the office that answers."), "office")
     item = None
@@ -348,7 +344,7 @@ def preview(session: Session, fields: RuleFields, limit: int = 200) -> Preview:
     Nothing is saved: the rule is tried as typed, without being added to the session. Whether
     an earlier rule would catch a case first is not considered.
     """
-    office = session.scalar(select(Office).where(Office.code == fields.office))
+    office = offices.office_by_code(session, fields.office, active_only=False)
     item = None
     if fields.notice_item is not None:
         item = session.scalar(select(NoticeItem).where(NoticeItem.code == fields.notice_item))

@@ -21,6 +21,7 @@ from shared.models import Office, Role, StaffInvitation, StaffUser
 from shared.operations import audit
 from shared.operations.accounts import MIN_PASSWORD_LENGTH
 from shared.operations.errors import StepRefused
+from shared.operations.offices import offices_by_code
 from shared.schemas.staff import ROLES_WITH_OFFICES
 from shared.security import hash_secret, new_token, sha256_hex
 
@@ -44,7 +45,9 @@ def create_staff(
         raise StepRefused(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise StepRefused(f"the username {username!r} is taken")
-    offices = offices_by_code(session, office_codes)
+    offices, unknown = offices_by_code(session, office_codes, active_only=False)
+    if unknown:
+        raise StepRefused(f"unknown office {', '.join(sorted(unknown))}")
     user = StaffUser(
         username=username,
         role=role,
@@ -57,17 +60,6 @@ def create_staff(
     session.flush()
     audit.record(session, "staff.created", username=username, role=role)
     return user
-
-
-def offices_by_code(session: Session, codes: Iterable[str]) -> list[Office]:
-    codes = list(dict.fromkeys(codes))
-    if not codes:
-        return []
-    offices = session.scalars(select(Office).where(Office.code.in_(codes))).all()
-    missing = set(codes) - {office.code for office in offices}
-    if missing:
-        raise StepRefused(f"unknown office {', '.join(sorted(missing))}")
-    return list(offices)
 
 
 @dataclass
@@ -290,19 +282,10 @@ def _check_role_offices(role: str, offices: Iterable[str]) -> None:
 
 
 def _active_offices(session: Session, codes: Iterable[str]) -> list[Office]:
-    codes = list(dict.fromkeys(codes))
-    if not codes:
-        return []
-    offices = list(
-        session.scalars(
-            select(Office)
-            .where(Office.code.in_(codes), Office.active.is_(True))
-            .order_by(Office.code)
-        )
-    )
-    if len(offices) != len(codes):  # one was merged away since the form was shown
+    found, unknown = offices_by_code(session, codes)
+    if unknown:  # one was merged away since the form was shown
         raise StepRefused(N_("Choose offices from the list."), "offices")
-    return offices
+    return sorted(found, key=lambda office: office.code)
 
 
 def _keep_an_admin(session: Session, user: StaffUser, actor: StaffUser, *, demote: bool) -> None:
