@@ -20,12 +20,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from responder.views.auth import local_url
+from shared.db import SHANGHAI
 from shared.i18n import N_
 from shared.models import Case, CaseStatus, Category, Channel, NoticeItem
 from shared.operations import access, cases, offices, queue
 from shared.operations import calendar as working_calendar
 from shared.operations.access import Action
-from shared.operations.deadlines import SHANGHAI
 from shared.web import REFUSED, current_db, flash_refusal, shanghai_time
 
 bp = Blueprint("queue", __name__)

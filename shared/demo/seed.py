@@ -17,7 +17,7 @@ from importlib.resources import files
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import (
     DeadlinePolicy,
     Notice,
@@ -30,7 +30,6 @@ from shared.models import (
 )
 from shared.operations import calendar as working_calendar
 from shared.operations import reply_templates
-from shared.operations.deadlines import SHANGHAI
 from shared.operations.staff import create_staff
 
 NOTICE_SLUG = "tongwei-xcb-2021-inspection"

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from shared.db import SHANGHAI
 from shared.i18n import N_
 from shared.models import AuditEvent, Case, StaffUser
-from shared.operations.calendar import SHANGHAI
 from shared.operations.errors import StepRefused
 
 PAGE_SIZE = 50

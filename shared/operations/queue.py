@@ -13,10 +13,9 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session, defer, selectinload
 
 from shared import search
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import Case, CaseStatus, NoticeItem, Office, StaffUser
 from shared.operations.access import visible_cases
-from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import BadFilter
 from shared.search import query_terms
 from shared.security import UNAMBIGUOUS, normalise_tracking_number

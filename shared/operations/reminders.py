@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from shared.db import one_worker_at_a_time, utcnow
+from shared.db import SHANGHAI, one_worker_at_a_time, utcnow
 from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Office, ReminderDigest, Role, StaffUser
 from shared.operations import calendar as working_calendar
-from shared.operations.deadlines import SHANGHAI, add_days
+from shared.operations.deadlines import add_days
 
 log = logging.getLogger("minyi.reminders")
 

@@ -33,13 +33,12 @@ from sqlalchemy.orm import Session
 
 from shared.attachments import store_blob
 from shared.config import addresses
-from shared.db import one_worker_at_a_time, utcnow
+from shared.db import SHANGHAI, one_worker_at_a_time, utcnow
 from shared.i18n import N_
 from shared.mail import report_mail
 from shared.mail.outbox import enqueue
 from shared.models import Office, OutboxAttachment, ReportArchive, Role, StaffUser, StoredBlob
 from shared.operations import audit
-from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import StepRefused
 from shared.operations.offices import all_offices, office_by_code, offices_by_code
 

@@ -30,7 +30,7 @@ from sqlalchemy import and_, case, false, func, or_, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import (
     AuditEvent,
     Case,
@@ -48,7 +48,6 @@ from shared.models import (
     ReplyState,
 )
 from shared.operations import deadlines
-from shared.operations.deadlines import SHANGHAI
 from shared.operations.duplicates import label_for
 
 #: Months before this are refused (nothing was recorded then).

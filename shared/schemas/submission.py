@@ -23,7 +23,8 @@ from shared.schemas.fields import BlankIsAbsent, Line, Text, non_blank
 
 BODY_MAX = 5000
 SUBJECT_MAX = 200
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
+#: A phone number as people write one (the OpenAPI document publishes it as the pattern).
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
 
 
 # The messages of marshmallow's own checks, in words a citizen understands.
@@ -95,7 +96,7 @@ class FeedbackInputSchema(BlankIsAbsent, Schema):
 
     @validates("phone")
     def _phone(self, value: str | None, **_kwargs) -> None:
-        if value and not _PHONE.match(value):
+        if value and not PHONE_PATTERN.match(value):
             raise ValidationError(N_("Enter a phone number of digits, e.g. 0932-5552740."))
 
     @validates("email")
