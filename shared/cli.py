@@ -218,11 +218,13 @@ def report_monthly(
     from contextlib import ExitStack
     from pathlib import Path
 
-    from shared.operations import report_archive as archive
     from shared.operations.errors import StepRefused
+    from shared.reports import archive, figures, schedule
+    from shared.reports.months import requested_month
+    from shared.reports.scope import scope_by_codes
 
     try:
-        wanted = archive.parse_month(month)
+        wanted = requested_month(month)
     except StepRefused as error:
         raise click.BadParameter(str(error), param_hint="'--month'") from None
     settings = context.settings
@@ -230,11 +232,9 @@ def report_monthly(
         stack.callback(context.database.dispose)  # no connection is left for the collector
         progress = None
         if sys.stderr.isatty():
-            from shared.operations import reports
-
             bar = stack.enter_context(
                 click.progressbar(
-                    length=len(reports.STEPS) + 1,
+                    length=len(figures.STEPS) + 1,
                     label=f"report {month}",
                     file=sys.stderr,
                     item_show_func=lambda step: step,
@@ -246,7 +246,7 @@ def report_monthly(
 
         with context.database.transaction() as session:
             try:
-                scope = archive.scope_by_codes(session, offices)
+                scope = scope_by_codes(session, offices)
             except StepRefused as error:
                 raise click.BadParameter(str(error), param_hint="'--office'") from None
             try:
@@ -256,7 +256,7 @@ def report_monthly(
             recipients: tuple[str, ...] = ()
             if send:
                 try:
-                    recipients = archive.report_recipients(session, settings)
+                    recipients = schedule.report_recipients(session, settings)
                 except StepRefused as error:
                     raise click.ClickException(str(error)) from None
                 if not recipients:
@@ -265,7 +265,7 @@ def report_monthly(
                         "active admin an email address"
                     )
                 try:
-                    archive.mail_report(
+                    schedule.mail_report(
                         session, settings, wanted, scope, recipients=recipients, progress=progress
                     )
                 except archive.ReportUnavailable as error:

@@ -18,8 +18,10 @@ from shared.operations import (
     publication,
     queue,
     replies,
-    report_archive,
 )
+from shared.reports import archive
+from shared.reports.months import requested_month
+from shared.reports.scope import scope_for
 from shared.schemas.case import case_detail_output, case_output, receipt_output, submitter_output
 from shared.schemas.case_step import case_step_input
 from shared.schemas.publication import publish_input
@@ -288,13 +290,13 @@ def monthly_report():
     """The monthly report as JSON: ``?month=YYYY-MM`` (default: the last completed month),
     ``&office=CODE`` for one office. Officers and reviewers get their own offices' figures
     only. A completed month answers from the archive (the same figures every time)."""
-    month = report_archive.parse_month(request.args.get("month"))
+    month = requested_month(request.args.get("month"))
 
     def load(session):
-        scope = report_archive.scope_for(session, g.staff, request.args.get("office") or None)
+        scope = scope_for(session, g.staff, request.args.get("office") or None)
         if scope == []:
             return None
-        return report_archive.report(session, month, scope).data
+        return archive.report(session, month, scope).data
 
     data = run_with_retry(current_db(), load)
     if data is None:
