@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.models import Notice, StaffUser
-from shared.operations import notices
+from shared.operations import notice_items, notices
 from shared.schemas.notice import (
     BLANK_ROWS,
     NoticeInputSchema,
@@ -137,7 +137,7 @@ def _render(
         typed = {str(row.get("code") or "").upper() for row in rows}
         suggestions = [
             code
-            for code in notices.suggested_codes(session, notice, more + len(rows))
+            for code in notice_items.suggested_codes(session, notice, more + len(rows))
             if code not in typed
         ][:more]
         last = max((_int(row.get("position")) for row in rows), default=0)
@@ -146,7 +146,7 @@ def _render(
             for number, code in enumerate(suggestions, start=1)
         ]
     items = {item.id: item for item in notice.items} if notice is not None else {}
-    cases = notices.item_case_counts(session, notice) if notice is not None else {}
+    cases = notice_items.item_case_counts(session, notice) if notice is not None else {}
     details = []
     for row in rows:
         item = items.get(_int(row.get("id")))
