@@ -94,6 +94,23 @@ def staff_list(session: Session) -> list[StaffUser]:
     )
 
 
+def admins_with_mail(session: Session) -> list[StaffUser]:
+    """The active admins who have a mail address, oldest account first: whom the worker
+    tells when nobody else is named (the digest of overdue cases, the monthly report)."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(
+                StaffUser.role == Role.ADMIN,
+                StaffUser.active,
+                StaffUser.email.is_not(None),
+                StaffUser.email != "",
+            )
+            .order_by(StaffUser.id)
+        )
+    )
+
+
 def get_staff(session: Session, staff_id: int) -> StaffUser | None:
     return session.get(StaffUser, staff_id, options=[selectinload(StaffUser.offices)])
 

@@ -25,9 +25,10 @@ from shared.config import addresses
 from shared.db import SHANGHAI, one_worker_at_a_time, utcnow
 from shared.mail import report_mail
 from shared.mail.outbox import enqueue
-from shared.models import Office, OutboxAttachment, ReportArchive, Role, StaffUser
+from shared.models import Office, OutboxAttachment, ReportArchive, StaffUser
 from shared.operations import audit
 from shared.operations.errors import StepRefused
+from shared.operations.staff import admins_with_mail
 from shared.reports import archive
 from shared.reports.months import last_completed_month
 
@@ -55,17 +56,7 @@ def report_recipients(session: Session, settings: Mapping[str, Any]) -> tuple[st
         raise StepRefused(f"REPORT_RECIPIENTS: {error}", "recipients") from None
     if chosen:
         return chosen
-    admins = session.scalars(
-        select(StaffUser.email)
-        .where(
-            StaffUser.role == Role.ADMIN,
-            StaffUser.active,
-            StaffUser.email.is_not(None),
-            StaffUser.email != "",
-        )
-        .order_by(StaffUser.id)
-    )
-    return tuple(dict.fromkeys(admins))
+    return tuple(dict.fromkeys(admin.email for admin in admins_with_mail(session)))
 
 
 def mail_report(
