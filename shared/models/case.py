@@ -49,7 +49,7 @@ class CaseStatus:
     #: Waiting for triage or with an office: not yet answered.
     OPEN = (RECEIVED, ASSIGNED)
     #: Nothing more will be done with the case (only spam can be taken back). The steps
-    #: between the statuses are :mod:`shared.operations.lifecycle`.
+    #: between the statuses are the life cycle's (operations/lifecycle.py).
     FINISHED = (CLOSED, REJECTED, SPAM)
 
 

@@ -59,7 +59,7 @@ class AuditFilterSchema(BlankIsAbsent, Schema):
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict:
-        """The fields of ``shared.operations.audit_log.AuditFilters``."""
+        """The fields of ``AuditFilters``, which the audit trail's list takes."""
         if data.get("case"):
             data["case"] = normalise_tracking_number(data["case"])
         return data

@@ -143,7 +143,7 @@ class ItemRowSchema(BlankIsAbsent, Schema):
 
     @post_load
     def _make_row(self, data: dict, **_kwargs) -> dict[str, Any] | None:
-        """The fields of ``shared.operations.notices.ItemRow`` (None: a blank new row)."""
+        """The fields of an ``ItemRow`` (None: a blank new row)."""
         if _blank(data):
             return None
         code = data.get("code")
@@ -280,7 +280,7 @@ class NoticeInputSchema(BlankIsAbsent, Schema):
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict[str, Any]:
-        """The fields of ``shared.operations.notices.NoticeFields``."""
+        """The fields of ``NoticeFields``, which the notice operations take."""
         for name in ("summary", "body"):
             data[name] = data.get(name) or ""
         return data

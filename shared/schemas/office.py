@@ -65,7 +65,7 @@ class OfficeEditSchema(BlankIsAbsent, Schema):
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict:
-        """The fields of ``shared.operations.offices.OfficeFields``."""
+        """The fields of ``OfficeFields``, which the office operations take."""
         email = data.get("email")
         data["email"] = email.lower() if email else None
         return data

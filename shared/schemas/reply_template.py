@@ -23,8 +23,8 @@ _REQUIRED = {
 
 
 class TemplateInputSchema(Schema):
-    """The template form: the fields of ``shared.operations.reply_templates.TemplateFields``.
-    The variables a text may name are given when the schema is made."""
+    """The template form: the fields of ``TemplateFields``. The variables a text may name are
+    given when the schema is made."""
 
     class Meta:
         # The form also carries its CSRF token, the button pressed and the preview's case.

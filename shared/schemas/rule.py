@@ -128,7 +128,7 @@ class RuleInputSchema(BlankIsAbsent, Schema):
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict:
-        """The fields of ``shared.operations.routing.RuleFields``."""
+        """The fields of ``RuleFields``, which the routing rules' operations take."""
         domain = data.get("sender_domain")
         data["sender_domain"] = domain.lower().lstrip(".") if domain else None
         data["keywords"] = "\n".join(keyword_lines(data.get("keywords") or ""))

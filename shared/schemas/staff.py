@@ -75,8 +75,8 @@ class StaffAccessSchema(Schema):
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict[str, Any]:
-        """The fields of ``shared.operations.staff.StaffAccess`` (of ``Invitation`` for the
-        invitation form), each office once."""
+        """The fields of ``StaffAccess`` (of ``Invitation`` for the invitation form), each
+        office once."""
         return {**data, "offices": list(dict.fromkeys(data["offices"]))}
 
 

@@ -118,7 +118,7 @@ class FeedbackInputSchema(BlankIsAbsent, Schema):
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict:
-        """The fields of :class:`shared.operations.intake.Submission`."""
+        """The fields of ``Submission``, which ``intake.receive`` takes."""
         data["subject"] = data.get("subject") or ""
         return data
 
