@@ -4,10 +4,8 @@ says, or refused with the one refusal type; and only the roles that may take a s
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from shared import security
 from shared.models import AuditEvent, Case, CaseStatus, Office, Role, StaffUser
 from shared.operations import lifecycle
 from shared.operations.errors import NotAllowed, Refusal, StepRefused
@@ -42,13 +40,6 @@ ROLES = {
     Step.RETURN: TRIAGE | {Role.OFFICER},
     Step.CLOSE: TRIAGE | {Role.OFFICER},
 }
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    monkeypatch.setattr(
-        security, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @pytest.fixture
