@@ -18,7 +18,7 @@ Every measure runs in a fresh Python process, so that its peak RSS (the child's 
 - baseline: the cost of reading the month once, raw psycopg, no ORM:
   ``SELECT count(*), count(first_replied_at) … FROM "case" WHERE received_at`` in the month,
   plus one ``GROUP BY office_id`` over the same rows;
-- JSON: :func:`shared.operations.reports.monthly_report` (the figures) and ``json.dumps``;
+- JSON: :func:`shared.reports.figures.monthly_report` (the figures) and ``json.dumps``;
 - XLSX: the figures and ``shared.reports.render(report, "xlsx")``.
 
 Each child first imports what the report needs (SQLAlchemy, psycopg, the models, the report
@@ -154,8 +154,8 @@ def child(kind: str, url: str, month_text: str, now_text: str, offices: list[str
     from benchmarks.million_cases import libpq_url
     from shared.db import Database
     from shared.models import Office
-    from shared.operations import reports
     from shared.reports import render
+    from shared.reports.figures import monthly_report
 
     imports_mb = _peak_mb()
     month = date.fromisoformat(month_text + "-01")
@@ -187,9 +187,7 @@ def child(kind: str, url: str, month_text: str, now_text: str, offices: list[str
         steps.step("setup")
         started = time.perf_counter()
         try:
-            report = reports.monthly_report(
-                session, month, offices=scope, progress=steps.step, now=now
-            )
+            report = monthly_report(session, month, offices=scope, progress=steps.step, now=now)
         except OperationalError as error:
             if not isinstance(error.orig, psycopg.errors.QueryCanceled):
                 raise
@@ -467,10 +465,10 @@ def main() -> None:
         return
 
     ensure_data(args)
-    from shared.operations.reports import parse_month, previous_month
+    from shared.reports.months import last_completed_month, parse_month
 
     now = datetime.now(UTC)
-    month = parse_month(args.month, now=now) if args.month else previous_month(now)
+    month = parse_month(args.month, now=now) if args.month else last_completed_month(now)
     month_text = f"{month:%Y-%m}"
     scope = ", ".join(args.office) if args.office else "the whole department"
     jit = "; jit = off" if args.no_jit else ""

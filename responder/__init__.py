@@ -16,7 +16,6 @@ from shared.web import configure_app, json_http_errors
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from responder.views import (
         account,
-        admin,
         api,
         audit,
         auth,
@@ -25,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         clusters,
         notices,
         offices,
+        outbox,
         queue,
         replies,
         reply_templates,
@@ -48,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(reports.bp)
-    app.register_blueprint(admin.bp)
+    app.register_blueprint(outbox.bp)
     app.register_blueprint(notices.bp)
     app.register_blueprint(offices.bp)
     app.register_blueprint(staff.bp)

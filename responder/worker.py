@@ -14,8 +14,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared.mail.delivery import DeliveryPolicy, OutboxDelivery, PassResult, transport_for
-from shared.operations import report_archive, tracking
+from shared.operations import tracking
 from shared.operations.reminders import send_reminders
+from shared.reports import schedule
 from shared.web import current_db
 
 log = logging.getLogger("minyi.worker")
@@ -61,7 +62,7 @@ class Worker:
         """On the 1st from 08:00, last month's report: archived, and mailed once."""
         return self._step(
             "monthly report mail(s) written",
-            lambda session: report_archive.send_scheduled_report(session, self.app.config, now),
+            lambda session: schedule.send_scheduled_report(session, self.app.config, now),
         )
 
     def _step(self, done: str, work: Callable[[Session], int]) -> int:

@@ -99,7 +99,8 @@ def calendar_import(context: Context, year: int) -> None:
     each new year once the State Council has published its holidays (late in the year
     before) and the package has been updated; until then, enter them by hand.
     """
-    from shared.operations.calendar import CalendarError, days_of, import_official_calendar
+    from shared.operations.calendar import days_of, import_official_calendar
+    from shared.operations.errors import StepRefused
 
     try:
         with context.database.transaction() as session:
@@ -109,7 +110,7 @@ def calendar_import(context: Context, year: int) -> None:
                 f"{'make-up working day' if day.is_workday else 'holiday':<19}  {day.name}"
                 for day in days_of(session, year)
             ]
-    except CalendarError as error:
+    except StepRefused as error:
         raise click.ClickException(str(error)) from None
     click.echo("\n".join(lines))
     click.echo(f"stored {stored} days for {year}")
@@ -129,7 +130,8 @@ def user() -> None:
 @pass_context
 def user_add(context: Context, username, role, offices, display_name, email) -> None:
     """Create a staff account; the password is read from standard input."""
-    from shared.operations.staff import StaffError, create_staff
+    from shared.operations.errors import StepRefused
+    from shared.operations.staff import create_staff
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -140,7 +142,7 @@ def user_add(context: Context, username, role, offices, display_name, email) -> 
             create_staff(
                 session, username, role, password, offices, display_name=display_name, email=email
             )
-    except StaffError as error:
+    except StepRefused as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"user {username} created ({role})")
 
@@ -154,7 +156,7 @@ def user_token(context: Context, username: str, name: str) -> None:
     from sqlalchemy import select
 
     from shared.models import StaffUser
-    from shared.operations.staff import issue_token
+    from shared.operations.accounts import issue_token
 
     with context.database.transaction() as session:
         staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
@@ -216,22 +218,23 @@ def report_monthly(
     from contextlib import ExitStack
     from pathlib import Path
 
-    from shared.operations import report_archive as archive
+    from shared.operations.errors import StepRefused
+    from shared.reports import archive, figures, schedule
+    from shared.reports.months import requested_month
+    from shared.reports.scope import scope_by_codes
 
     try:
-        wanted = archive.parse_month(month)
-    except archive.ReportError as error:
+        wanted = requested_month(month)
+    except StepRefused as error:
         raise click.BadParameter(str(error), param_hint="'--month'") from None
     settings = context.settings
     with ExitStack() as stack:
         stack.callback(context.database.dispose)  # no connection is left for the collector
         progress = None
         if sys.stderr.isatty():
-            from shared.operations import reports
-
             bar = stack.enter_context(
                 click.progressbar(
-                    length=len(reports.STEPS) + 1,
+                    length=len(figures.STEPS) + 1,
                     label=f"report {month}",
                     file=sys.stderr,
                     item_show_func=lambda step: step,
@@ -243,8 +246,8 @@ def report_monthly(
 
         with context.database.transaction() as session:
             try:
-                scope = archive.offices_by_code(session, offices)
-            except archive.ReportError as error:
+                scope = scope_by_codes(session, offices)
+            except StepRefused as error:
                 raise click.BadParameter(str(error), param_hint="'--office'") from None
             try:
                 file = archive.report_file(session, wanted, fmt, scope, progress=progress)
@@ -253,8 +256,8 @@ def report_monthly(
             recipients: tuple[str, ...] = ()
             if send:
                 try:
-                    recipients = archive.report_recipients(session, settings)
-                except archive.ReportError as error:
+                    recipients = schedule.report_recipients(session, settings)
+                except StepRefused as error:
                     raise click.ClickException(str(error)) from None
                 if not recipients:
                     raise click.ClickException(
@@ -262,7 +265,7 @@ def report_monthly(
                         "active admin an email address"
                     )
                 try:
-                    archive.mail_report(
+                    schedule.mail_report(
                         session, settings, wanted, scope, recipients=recipients, progress=progress
                     )
                 except archive.ReportUnavailable as error:

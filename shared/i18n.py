@@ -1,13 +1,15 @@
 """Languages: Simplified Chinese first, English available.
 
 Messages are written in English in the code and translated through the catalogues in
-``shared/translations``. Validation messages are marked with :func:`N_` where they are
-defined and translated when they are shown (:func:`localize_errors`), because marshmallow
-formats its messages before any request exists.
+``shared/translations``. Validation messages and refusals are marked with :func:`N_` where
+they are defined and translated when they are shown (:func:`localize_errors`), because
+marshmallow formats its messages before any request exists, and operations run without one.
+A message that needs values is a :class:`Formatted`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +47,29 @@ def negotiate(requested: str | None, accept_languages: Any = None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def localize_errors(errors: Any, translate) -> Any:
-    """Translate every message in a marshmallow error structure."""
+class Formatted(str):
+    """A msgid with its ``%(name)s`` values: a ``str`` (its msgid, so it still works wherever a
+    message is expected) that carries the values, filled in after translation."""
+
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Formatted:
+        message = super().__new__(cls, msgid)
+        message.params = params
+        return message
+
+    def __str__(self) -> str:
+        return str.__str__(self) % self.params
+
+
+def localize_errors(errors: Any, translate: Callable[..., str]) -> Any:
+    """Every message of a marshmallow error structure in the reader's language, values in."""
     if isinstance(errors, dict):
         return {key: localize_errors(value, translate) for key, value in errors.items()}
     if isinstance(errors, list):
         return [localize_errors(value, translate) for value in errors]
+    if isinstance(errors, Formatted):
+        return translate(str.__str__(errors), **errors.params)
     if isinstance(errors, str):
         return translate(errors)
     return errors

@@ -1,5 +1,10 @@
 """What both Flask services set up the same way: settings, database, language, CSRF, health,
-errors. Each service's ``create_app`` calls :func:`configure_app` first."""
+errors. Each service's ``create_app`` calls :func:`configure_app` first.
+
+Refusals are mapped here, once: an operation's :class:`~shared.operations.errors.Refusal` and
+a schema's ValidationError become the API's ``422 {"errors": {field: [messages]}}`` (403 for
+a role that may not, 400 for a list filter that cannot be read), and a form view shows them
+with :func:`refusal_messages` or :func:`flash_refusal`."""
 
 from __future__ import annotations
 
@@ -11,11 +16,11 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, jsonify, request, session, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -30,6 +35,7 @@ from shared.i18n import (
     negotiate,
 )
 from shared.observability import init_logging, init_metrics, init_request_id
+from shared.operations.errors import BadFilter, NotAllowed, Refusal, StepRefused
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +181,38 @@ def translated_errors(errors: Any) -> Any:
     return localize_errors(errors, gettext)
 
 
+#: What a form view catches and shows at its fields: the input as its schema refused it, or
+#: the step as an operation refused it. (NotAllowed and BadFilter are no mistake of the form:
+#: they go on to the 403 and 400 answers of :func:`json_http_errors`.)
+REFUSED = (ValidationError, StepRefused)
+
+
+def refusal_messages(error: ValidationError | Refusal) -> dict[str, Any]:
+    """What was refused, as ``{field: [messages]}`` in the reader's language."""
+    if isinstance(error, Refusal):
+        return translated_errors(error.messages)
+    return translated_errors(error.normalized_messages())
+
+
+def refusal_text(error: ValidationError | Refusal) -> str:
+    """Every message of the refusal in one line, for a page that shows one message."""
+    return " ".join(_flattened(refusal_messages(error)))
+
+
+def flash_refusal(error: ValidationError | Refusal) -> None:
+    """The refusal as the messages at the top of the next page, one per field."""
+    for messages in refusal_messages(error).values():
+        flash(" ".join(_flattened(messages)), "error")
+
+
+def _flattened(errors: Any) -> list[str]:
+    if isinstance(errors, dict):
+        return [text for value in errors.values() for text in _flattened(value)]
+    if isinstance(errors, list):
+        return [text for value in errors for text in _flattened(value)]
+    return [str(errors)]
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -238,7 +276,8 @@ def json_object_body(*, optional: bool = False) -> dict[str, Any]:
 
 
 def json_http_errors(app: Flask) -> None:
-    """Errors under ``/api/`` answer in JSON, never as an HTML page."""
+    """Errors under ``/api/`` answer in JSON, never as an HTML page; refusals answer alike
+    everywhere (see the module's docstring)."""
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -249,8 +288,17 @@ def json_http_errors(app: Flask) -> None:
         return json_error(400, gettext("The request body is not valid JSON."))
 
     @app.errorhandler(ValidationError)
-    def _invalid(error: ValidationError):
-        return jsonify(errors=translated_errors(error.normalized_messages())), 422
+    @app.errorhandler(Refusal)
+    def _refused(error: ValidationError | Refusal):
+        """The one answer to a refusal no form view showed (the transaction it left is rolled
+        back): 403 for a step the user's role may not take on a case they can see, 400 for a
+        list filter that cannot be read, else 422 with the messages by field."""
+        if isinstance(error, NotAllowed | BadFilter):
+            http_error = Forbidden() if isinstance(error, NotAllowed) else BadRequest()
+            if wants_json():
+                return json_error(http_error.code, refusal_text(error))
+            return app.handle_http_exception(http_error)
+        return jsonify(errors=refusal_messages(error)), 422
 
 
 def _refuse_oversized() -> None:

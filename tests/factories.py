@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from shared.db import Database
 from shared.models import OutboxEmail
-from shared.operations import intake, staff
+from shared.operations import accounts, intake, staff
 from shared.schemas.submission import feedback_input
 
 SETTINGS = {
@@ -26,7 +26,7 @@ def make_case(db: Database, **fields):
     values = {"body": "测试留言", **fields}
     channel = values.pop("channel", "web")
     received_at = values.pop("received_at", None)
-    submission = feedback_input.load(values)
+    submission = intake.Submission(**feedback_input.load(values))
     submission.channel = channel
     submission.received_at = received_at
     with db.transaction() as session:
@@ -46,7 +46,7 @@ def make_token(db: Database, username: str, role: str, offices=()) -> str:
     make_staff(db, username, role, offices)
     with db.transaction() as session:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        return staff.issue_token(session, user)
+        return accounts.issue_token(session, user)
 
 
 def answer(db: Database, tracking_number: str, body: str = "感谢您的意见，答复如下。") -> None:

@@ -41,7 +41,7 @@ def create_feedback():
         raise ValidationError(
             {"Idempotency-Key": [N_("Use 1 to 255 visible ASCII characters as the key.")]}
         )
-    submission = feedback_input.load(payload)
+    submission = intake.Submission(**feedback_input.load(payload))
     submission.channel = Channel.API
     submission.language = current_language()
     submission.idempotency_key = key

@@ -24,7 +24,7 @@ from shared.schemas.case import (
     ReceiptOutputSchema,
 )
 from shared.schemas.fields import Text, non_blank
-from shared.schemas.submission import _PHONE, FeedbackInputSchema
+from shared.schemas.submission import PHONE_PATTERN, FeedbackInputSchema
 from shared.schemas.tracking import FollowUpInputSchema, RatingInputSchema
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -98,7 +98,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     document = spec.to_dict()
     # A rule checked by a @validates method is invisible to apispec; document it here.
     feedback = document["components"]["schemas"]["FeedbackInput"]
-    feedback["properties"]["phone"]["pattern"] = _PHONE.pattern
+    feedback["properties"]["phone"]["pattern"] = PHONE_PATTERN.pattern
     feedback["description"] = (
         "A comment. With `anonymous: true`, leave `name`, `phone` and `email` empty. "
         "Blank optional fields count as absent. Unknown fields are refused."

@@ -4,14 +4,13 @@ answer, and adds information."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
 from intake import abuse
 from shared.extensions import limiter
 from shared.operations import intake, tracking
 from shared.schemas.tracking import follow_up_input, rating_input
 from shared.security import normalise_tracking_number, tracking_number_of_rating_token
-from shared.web import current_db, current_language, translated_errors
+from shared.web import REFUSED, current_db, current_language, refusal_messages
 
 bp = Blueprint("track", __name__)
 
@@ -60,8 +59,8 @@ def rate_by_link(token: str):
                 tracking.rate(
                     session, found, data["rating"], data["comment"], settings=current_app.config
                 )
-            except ValidationError as error:
-                errors = translated_errors(error.messages)
+            except REFUSED as refused:
+                errors = refusal_messages(refused)
             else:
                 return render_template("rate_by_link.html", case=found, done=True)
         return render_template(
@@ -93,9 +92,9 @@ def _act(tracking_number: str, schema, done: str, operation):
             if found is None:
                 return _not_found(tracking_number)
             operation(session, found, data)
-    except ValidationError as error:
+    except REFUSED as refused:
         return _show(
-            tracking_number, passcode, errors=translated_errors(error.messages), values=fields
+            tracking_number, passcode, errors=refusal_messages(refused), values=fields
         ), 422
     return redirect(_case_url(tracking_number, passcode, done=done), code=303)
 

@@ -19,9 +19,11 @@ from shared.operations import intake, notices
 from shared.schemas.submission import BODY_MAX, feedback_input
 from shared.security import new_token, sha256_hex
 from shared.web import (
+    REFUSED,
     current_db,
     current_language,
     json_http_error,
+    refusal_messages,
     translated_errors,
     wants_json,
 )
@@ -61,7 +63,7 @@ def submit():
     if files.errors:
         errors["attachments"] = files.errors
     try:
-        submission = feedback_input.load(_without_notice_choice(values))
+        submission = intake.Submission(**feedback_input.load(_without_notice_choice(values)))
     except ValidationError as error:
         errors = error.normalized_messages() | errors
     if errors:
@@ -77,9 +79,8 @@ def submit():
         receipt = run_with_retry(
             current_db(), lambda session: intake.receive(session, submission, settings=settings)
         )
-    except ValidationError as error:
-        errors = translated_errors(error.normalized_messages())
-        return render_form(values, errors, kept=files.kept()), 422
+    except REFUSED as refused:
+        return render_form(values, refusal_messages(refused), kept=files.kept()), 422
     except DBAPIError:
         current_app.logger.exception("comment form: database unavailable")
         return render_form(values, {}, unavailable=True), 503

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_login import current_user, login_required, login_user
 from sqlalchemy.orm import Session, selectinload
 
 from shared.models import StaffUser
-from shared.operations import staff
-from shared.web import current_db, shanghai_time
+from shared.operations import accounts
+from shared.web import REFUSED, current_db, refusal_text
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -33,20 +32,15 @@ def change_password():
         # Committed even when refused: a wrong current password counts towards the lock-out.
         me = _me(session)
         try:
-            staff.change_password(
+            accounts.change_password(
                 session,
                 me,
                 form.get("current_password", ""),
                 form.get("new_password", ""),
                 form.get("confirm_password", ""),
             )
-        except staff.StaffError as refused:
-            error = gettext(refused.message, **refused.params)
-        except staff.AccountLocked as locked:
-            error = gettext(
-                "Too many wrong passwords. Try again after %(time)s.",
-                time=shanghai_time(locked.until),
-            )
+        except REFUSED as refused:
+            error = refusal_text(refused)
         else:
             login_user(me)  # this session stays; every other one ends with the old password
     if error:
@@ -60,10 +54,9 @@ def create_token():
     name = request.form.get("name", "")
     try:
         with current_db().transaction() as session:
-            token = staff.create_token(session, _me(session), name)
-    except staff.StaffError as refused:
-        error = gettext(refused.message, **refused.params)
-        return _page(token_error=error, token_name=name), 422
+            token = accounts.create_token(session, _me(session), name)
+    except REFUSED as refused:
+        return _page(token_error=refusal_text(refused), token_name=name), 422
     # Shown in this answer only; a browser must not keep it to show again from its cache.
     return _page(new_token=token, new_token_name=name.strip()), 201, {"Cache-Control": "no-store"}
 
@@ -72,7 +65,7 @@ def create_token():
 @login_required
 def revoke_token(token_id: int):
     with current_db().transaction() as session:
-        if staff.revoke_token(session, _me(session), token_id) is None:
+        if accounts.revoke_token(session, _me(session), token_id) is None:
             abort(404)
     return redirect(url_for("account.index", done="revoked"))
 
@@ -88,8 +81,8 @@ def _page(**shown) -> str:
         return render_template(
             "account.html",
             me=me,
-            tokens=staff.tokens_of(session, me),
-            min_password_length=staff.MIN_PASSWORD_LENGTH,
-            max_token_name=staff.MAX_TOKEN_NAME,
+            tokens=accounts.tokens_of(session, me),
+            min_password_length=accounts.MIN_PASSWORD_LENGTH,
+            max_token_name=accounts.MAX_TOKEN_NAME,
             **shown,
         )

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext
-from sqlalchemy import select
 
 from shared.db import run_with_retry
 from shared.extensions import csrf
-from shared.models import Office, Reply
+from shared.models import Reply
 from shared.operations import (
     access,
+    accounts,
     cases,
     deadlines,
     intake,
+    offices,
     publication,
     queue,
     replies,
-    report_archive,
-    staff,
 )
-from shared.operations.errors import NotAllowed, StepRefused
+from shared.reports import archive
+from shared.reports.months import requested_month
+from shared.reports.scope import scope_for
 from shared.schemas.case import case_detail_output, case_output, receipt_output, submitter_output
 from shared.schemas.case_step import case_step_input
 from shared.schemas.publication import publish_input
@@ -38,7 +39,7 @@ def authenticate():
     user = None
     if scheme.lower() == "bearer" and token.strip():
         with current_db().transaction() as session:
-            user = staff.user_for_token(session, token.strip())
+            user = accounts.user_for_token(session, token.strip())
             if user is not None:
                 session.refresh(user, ["offices"])
     if user is None:
@@ -48,26 +49,11 @@ def authenticate():
     return None
 
 
-@bp.errorhandler(NotAllowed)
-def _not_allowed(_error: NotAllowed):
-    """A step the user's role may not take on a case they can see (the transaction was
-    rolled back as the error left it)."""
-    return json_error(403, gettext("Your role may not do this."))
-
-
-@bp.errorhandler(StepRefused)
-def _refused(error: StepRefused):
-    return {"errors": {error.field or "_schema": [gettext(error.message)]}}, 422
-
-
 @bp.get("/cases")
 def list_cases():
     with current_db().session() as session:
-        try:
-            filters = queue.QueueFilters.from_args(request.args)
-            page = queue.list_cases(session, g.staff, filters, cursor=request.args.get("cursor"))
-        except queue.BadFilter as error:
-            return json_error(400, gettext("The filter %(name)s is not valid.", name=str(error)))
+        filters = queue.QueueFilters.from_args(request.args)
+        page = queue.list_cases(session, g.staff, filters, cursor=request.args.get("cursor"))
         return {
             "items": [case_output.dump(case) for case in page.items],
             "next_cursor": page.next_cursor,
@@ -89,7 +75,7 @@ def show_case(tracking_number: str):
 @bp.post("/cases")
 def register_case():
     """A phone call, letter or visit, through the same intake path as every other channel."""
-    submission = staff_case_input.load(json_object_body())
+    submission = intake.Submission(**staff_case_input.load(json_object_body()))
     submission.registered_by_id = g.staff.id
     settings = current_app.config
     receipt = run_with_retry(
@@ -295,33 +281,24 @@ def reject_extension(tracking_number: str):
 @bp.get("/offices")
 def list_offices():
     with current_db().session() as session:
-        offices = session.scalars(
-            select(Office).where(Office.active.is_(True)).order_by(Office.code)
-        )
-        return jsonify([{"code": o.code, "name": o.name, "email": o.email} for o in offices])
+        active = offices.active_offices(session)
+        return jsonify([{"code": o.code, "name": o.name, "email": o.email} for o in active])
 
 
-#: What the report endpoint answers for input it cannot use, by field.
 @bp.get("/reports/monthly")
 def monthly_report():
     """The monthly report as JSON: ``?month=YYYY-MM`` (default: the last completed month),
     ``&office=CODE`` for one office. Officers and reviewers get their own offices' figures
     only. A completed month answers from the archive (the same figures every time)."""
-    try:
-        month = report_archive.parse_month(request.args.get("month"))
-    except report_archive.ReportError:
-        return {"errors": {"month": [gettext(report_archive.FIELD_MESSAGES["month"])]}}, 422
+    month = requested_month(request.args.get("month"))
 
     def load(session):
-        scope = report_archive.scope_for(session, g.staff, request.args.get("office") or None)
+        scope = scope_for(session, g.staff, request.args.get("office") or None)
         if scope == []:
             return None
-        return report_archive.report(session, month, scope).data
+        return archive.report(session, month, scope).data
 
-    try:
-        data = run_with_retry(current_db(), load)
-    except report_archive.ReportError as error:
-        return {"errors": {error.field: [gettext(report_archive.FIELD_MESSAGES[error.field])]}}, 422
+    data = run_with_retry(current_db(), load)
     if data is None:
         return json_error(404, gettext("You belong to no office, so there is no report for you."))
     return jsonify(data)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_babel import gettext
-from marshmallow import ValidationError
 
 from responder.views.access import admin_required
+from shared.models.audit import ACTOR_KINDS
 from shared.operations import audit_log
-from shared.operations.audit_log import ACTOR_KINDS, AuditFilters, BadAuditFilter
+from shared.operations.audit_log import AuditFilters
 from shared.schemas.audit_log import audit_filter_input
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, refusal_messages
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -19,16 +18,14 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 @admin_required
 def index():
     values = request.args.to_dict()
+    filters = AuditFilters()
     try:
-        filters = audit_filter_input.load(values)
-    except ValidationError as error:
-        return _render(None, AuditFilters(), values, translated_errors(error.messages)), 422
-    with current_db().session() as session:
-        try:
+        filters = AuditFilters(**audit_filter_input.load(values))
+        with current_db().session() as session:
             page = audit_log.list_events(session, filters, cursor=request.args.get("cursor"))
-        except BadAuditFilter as error:
-            return _render(None, filters, values, {error.field: [gettext(error.message)]}), 422
-        return _render(page, filters, values)
+            return _render(page, filters, values)
+    except REFUSED as refused:
+        return _render(None, filters, values, refusal_messages(refused)), 422
 
 
 def _render(

@@ -11,8 +11,8 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import selectinload
 
 from shared.models import Role, StaffUser
-from shared.operations import staff
-from shared.web import current_db, shanghai_time
+from shared.operations import accounts, staff
+from shared.web import REFUSED, current_db, refusal_text
 
 bp = Blueprint("auth", __name__)
 
@@ -37,14 +37,11 @@ def login():
     if request.method == "POST":
         try:
             with current_db().transaction() as session:
-                user = staff.authenticate_password(
+                user = accounts.authenticate_password(
                     session, username, request.form.get("password", "")
                 )
-        except staff.AccountLocked as locked:
-            error = gettext(
-                "Too many wrong passwords. Try again after %(time)s.",
-                time=shanghai_time(locked.until),
-            )
+        except REFUSED as refused:  # locked out after too many wrong passwords
+            error = refusal_text(refused)
         else:
             if user is not None:
                 login_user(user)
@@ -74,27 +71,24 @@ def invitation(token: str):
         return _invitation_gone()
     if request.method == "GET":
         with current_db().session() as session:
-            state, user = staff.invitation_state(session, token)
-            if state != staff.InvitationState.VALID:
+            state, user = accounts.invitation_state(session, token)
+            if state != accounts.InvitationState.VALID:
                 return _invitation_gone()
             return _invitation_form(user)
     try:
         with current_db().transaction() as session:
-            user = staff.accept_invitation(
+            user = accounts.accept_invitation(
                 session,
                 token,
                 request.form.get("new_password", ""),
                 request.form.get("confirm_password", ""),
             )
-    except staff.InvitationInvalid:
-        return _invitation_gone()
-    except staff.StaffError as refused:
+    except REFUSED as refused:
         with current_db().session() as session:
-            state, user = staff.invitation_state(session, token)
-            if state != staff.InvitationState.VALID:
+            state, user = accounts.invitation_state(session, token)
+            if state != accounts.InvitationState.VALID:  # used, expired, replaced... meanwhile
                 return _invitation_gone()
-            error = gettext(refused.message, **refused.params)
-            return _invitation_form(user, error=error, status=422)
+            return _invitation_form(user, error=refusal_text(refused), status=422)
     login_user(user)
     return redirect(url_for("queue.index"), 303)
 
@@ -104,7 +98,7 @@ def _invitation_form(user: StaffUser, *, error: str | None = None, status: int =
         "invitation.html",
         user=user,
         error=error,
-        min_password_length=staff.MIN_PASSWORD_LENGTH,
+        min_password_length=accounts.MIN_PASSWORD_LENGTH,
     )
     return page, status, _PRIVATE
 
@@ -119,9 +113,9 @@ def _invitation_checked(token: str):
     would log them out of their own account, so the form is not shown (403 if posted)."""
     with current_db().session() as session:
         state, user = (
-            staff.invitation_state(session, token)
+            accounts.invitation_state(session, token)
             if len(token) <= _TOKEN_MAX
-            else (staff.InvitationState.UNKNOWN, None)
+            else (accounts.InvitationState.UNKNOWN, None)
         )
         page = render_template("invitation.html", user=user, checked_state=state)
     return page, 403 if request.method == "POST" else 200, _PRIVATE

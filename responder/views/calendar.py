@@ -6,15 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 
 from responder.views.access import admin_required
 from shared.models import StaffUser
 from shared.operations import calendar as working_calendar
-from shared.operations.calendar import CalendarError, CalendarState
+from shared.operations.calendar import CalendarState
 from shared.schemas.calendar import CalendarInputSchema, as_lines
-from shared.schemas.formatted import localize
-from shared.web import current_db
+from shared.web import REFUSED, current_db, flash_refusal, refusal_messages
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 
@@ -47,12 +45,8 @@ def year(year: int):
         try:
             days = CalendarInputSchema(year).load(values)
             stored = working_calendar.enter_calendar(session, year, days, actor=_actor())
-        except ValidationError as error:
-            errors = localize(error.normalized_messages(), gettext)
-            return _render(session, year, values, errors), 422
-        except CalendarError as error:  # the schema checks the same; a race is all that is left
-            errors = {"days": [gettext(error.message, **error.params)]}
-            return _render(session, year, values, errors), 422
+        except REFUSED as refused:  # the operation checks again what the schema checked
+            return _render(session, year, values, refusal_messages(refused)), 422
     flash(
         gettext(
             "The calendar of %(year)s is saved: %(count)s days. Deadlines computed from now on "
@@ -72,8 +66,8 @@ def import_official(year: int):
     try:
         with current_db().transaction() as session:
             stored = working_calendar.import_official_calendar(session, year, actor=_actor())
-    except CalendarError as error:
-        flash(gettext(error.message, **error.params), "error")
+    except REFUSED as refused:
+        flash_refusal(refused)
     else:
         flash(
             gettext(

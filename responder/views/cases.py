@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,7 +30,6 @@ from shared.models import (
     Channel,
     Message,
     NoticeItem,
-    Office,
     Reply,
     ReplyState,
     Review,
@@ -44,14 +42,21 @@ from shared.operations import (
     intake,
     publication,
     replies,
+    reply_templates,
     routing,
 )
+from shared.operations import offices as office_register
 from shared.operations.access import Action
-from shared.operations.errors import NotAllowed, StepRefused
 from shared.schemas.case_step import CaseStep, case_step_input
 from shared.schemas.publication import publish_input
 from shared.schemas.submission import staff_case_input
-from shared.web import current_db, translated_errors
+from shared.web import (
+    REFUSED,
+    current_db,
+    flash_refusal,
+    refusal_messages,
+    translated_errors,
+)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -92,7 +97,7 @@ def show(tracking_number: str):
             .where(Case.duplicate_of_id == case.id)
             .order_by(Case.received_at)
         ).all()
-        offices = session.scalars(select(Office).where(Office.active).order_by(Office.code)).all()
+        offices = office_register.active_offices(session)
         pending = session.scalars(
             select(Reply)
             .where(Reply.case_id == case.id, Reply.state != ReplyState.SENT)
@@ -127,7 +132,7 @@ def _composer(session: Session, case: Case, pending: list[Reply]) -> dict:
     """What the reply form starts with: a reply being edited (?edit=ID), a template filled in
     for this case (?template=ID), or nothing."""
     user = _user()
-    templates = replies.templates_for(session, case.language)
+    templates = reply_templates.templates_for(session, case.language)
     edit_id = request.args.get("edit", type=int)
     editing = next((r for r in pending if r.id == edit_id and r.author_id == user.id), None)
     if editing is not None:
@@ -139,7 +144,7 @@ def _composer(session: Session, case: Case, pending: list[Reply]) -> dict:
             "public_body": editing.public_body,
         }
     chosen = next((t for t in templates if t.id == request.args.get("template", type=int)), None)
-    body = replies.fill_template(chosen.body, case, user) if chosen else ""
+    body = reply_templates.fill_template(chosen.body, case, user) if chosen else ""
     return {
         "templates": templates,
         "editing": None,
@@ -174,20 +179,16 @@ _ACTIONS = (
 
 
 def _act(tracking_number: str, step: Callable[[Session, Case, CaseStep], object], done: str):
-    """Do one step to a visible case in one transaction, then back to the case page, or to
-    the queue when the step took the case out of the user's sight ("not ours")."""
+    """Do one step to a visible case in one transaction, then back to the case page (with
+    why, if it was refused), or to the queue when the step took the case out of the user's
+    sight ("not ours")."""
     try:
         values = case_step_input.load(request.form.to_dict())
         with current_db().transaction() as session:
             step(session, _visible_case(session, tracking_number), values)
             still_visible = access.case_for(session, _user(), tracking_number) is not None
-    except NotAllowed:
-        abort(403)
-    except StepRefused as error:
-        flash(gettext(error.message), "error")
-    except ValidationError as error:
-        for messages in translated_errors(error.normalized_messages()).values():
-            flash(" ".join(messages), "error")
+    except REFUSED as refused:
+        flash_refusal(refused)
     else:
         flash(done, "done")
         if not still_visible:
@@ -366,13 +367,13 @@ def register():
     values = {name: request.form.get(name, "") for name in REGISTER_FIELDS}
     values |= {name: name in request.form for name in REGISTER_CHECKBOXES}
     files = uploads.form_files()
-    errors = {"attachments": files.errors} if files.errors else {}
+    errors = translated_errors({"attachments": files.errors}) if files.errors else {}
     try:
-        submission = staff_case_input.load(values)
-    except ValidationError as error:
-        errors = error.normalized_messages() | errors
+        submission = intake.Submission(**staff_case_input.load(values))
+    except REFUSED as refused:
+        errors = refusal_messages(refused) | errors
     if errors:
-        return _register_form(values, translated_errors(errors), kept=files.kept()), 422
+        return _register_form(values, errors, kept=files.kept()), 422
     submission.attachments = files.uploads
     submission.registered_by_id = _user().id
     settings = current_app.config
@@ -380,9 +381,8 @@ def register():
         receipt = run_with_retry(
             current_db(), lambda session: intake.receive(session, submission, settings=settings)
         )
-    except ValidationError as error:
-        errors = translated_errors(error.normalized_messages())
-        return _register_form(values, errors, kept=files.kept()), 422
+    except REFUSED as refused:
+        return _register_form(values, refusal_messages(refused), kept=files.kept()), 422
     return render_template("registered.html", receipt=receipt)
 
 

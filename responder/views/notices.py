@@ -8,12 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.models import Notice, StaffUser
-from shared.operations import notices
+from shared.operations import notice_items, notices
 from shared.schemas.notice import (
     BLANK_ROWS,
     NoticeInputSchema,
@@ -22,7 +21,7 @@ from shared.schemas.notice import (
     item_form_row,
     notice_form_values,
 )
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, flash_refusal, refusal_messages
 
 bp = Blueprint("notices", __name__, url_prefix="/admin/notices")
 
@@ -52,12 +51,10 @@ def publish(notice_id: int):
     try:
         with current_db().transaction() as session:
             notices.publish(session, _notice_or_404(session, notice_id), _actor())
-    except ValidationError as error:
-        for messages in translated_errors(error.normalized_messages()).values():
-            for message in messages:
-                flash(message, "error")
-        return redirect(url_for("notices.edit", notice_id=notice_id), 303)
-    flash(gettext("The notice is published."), "done")
+    except REFUSED as refused:
+        flash_refusal(refused)
+    else:
+        flash(gettext("The notice is published."), "done")
     return redirect(url_for("notices.edit", notice_id=notice_id), 303)
 
 
@@ -104,15 +101,16 @@ def _form(notice_id: int | None):
     try:
         with current_db().transaction() as session:
             notice = _notice_or_404(session, notice_id) if notice_id is not None else None
-            fields = NoticeInputSchema(notices.notice_choices(session, notice)).load(data)
+            schema = NoticeInputSchema(notices.notice_choices(session, notice))
+            fields = notices.NoticeFields(**schema.load(data))
             if notice is None:
                 notice = notices.create_notice(session, fields, _actor())
             else:
                 notices.update_notice(session, notice, fields, _actor())
             saved_id = notice.id
-    except ValidationError as error:
+    except REFUSED as refused:
         # The transaction is rolled back: nothing of a refused form is kept.
-        errors = translated_errors(error.normalized_messages())
+        errors = refusal_messages(refused)
         with current_db().session() as session:
             notice = _notice_or_404(session, notice_id) if notice_id is not None else None
             return _render(session, notice, values, data["items"], errors=errors), 422
@@ -139,7 +137,7 @@ def _render(
         typed = {str(row.get("code") or "").upper() for row in rows}
         suggestions = [
             code
-            for code in notices.suggested_codes(session, notice, more + len(rows))
+            for code in notice_items.suggested_codes(session, notice, more + len(rows))
             if code not in typed
         ][:more]
         last = max((_int(row.get("position")) for row in rows), default=0)
@@ -148,7 +146,7 @@ def _render(
             for number, code in enumerate(suggestions, start=1)
         ]
     items = {item.id: item for item in notice.items} if notice is not None else {}
-    cases = notices.item_case_counts(session, notice) if notice is not None else {}
+    cases = notice_items.item_case_counts(session, notice) if notice is not None else {}
     details = []
     for row in rows:
         item = items.get(_int(row.get("id")))

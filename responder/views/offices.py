@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
@@ -17,7 +16,7 @@ from shared.schemas.office import (
     office_create_input,
     office_edit_input,
 )
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, refusal_messages
 
 bp = Blueprint("offices", __name__, url_prefix="/admin/offices")
 
@@ -41,11 +40,11 @@ def new():
     values = request.form.to_dict()
     try:
         with current_db().transaction() as session:
-            fields = office_create_input.load(values)
+            fields = offices.OfficeFields(**office_create_input.load(values))
             office = offices.create_office(session, fields, _actor())
             code = office.code
-    except ValidationError as error:
-        return _render_form(None, values, errors=error.normalized_messages()), 422
+    except REFUSED as refused:
+        return _render_form(None, values, errors=refusal_messages(refused)), 422
     flash(gettext("The office %(code)s is created.", code=code), "done")
     return redirect(url_for("offices.index"), 303)
 
@@ -66,12 +65,12 @@ def edit(office_id: int):
     try:
         with current_db().transaction() as session:
             office = _office_or_404(session, office_id)
-            fields = office_edit_input.load(values)
+            fields = offices.OfficeFields(**office_edit_input.load(values))
             changed = offices.update_office(session, office, fields, _actor())
-    except ValidationError as error:
+    except REFUSED as refused:
         with current_db().session() as session:
             office = _office_or_404(session, office_id)
-            errors = error.normalized_messages()
+            errors = refusal_messages(refused)
             return _render_form(office, values, errors=errors, session=session), 422
     if changed:
         flash(gettext("The office is saved."), "done")
@@ -90,11 +89,8 @@ def merge(office_id: int):
             into = merge_input.load(values)["into"]
             merged = offices.merge_offices(session, source, into, _actor())
             source_name = source.name
-    except ValidationError as error:
-        return _merge_refused(office_id, values, error.normalized_messages())
-    except offices.OfficeError as refused:
-        message = gettext(refused.message, **refused.params)
-        return _merge_refused(office_id, values, {refused.field or "_schema": [message]}, False)
+    except REFUSED as refused:
+        return _merge_refused(office_id, values, refusal_messages(refused))
     flash(
         gettext(
             "%(office)s is merged into %(into)s: %(cases)s cases, %(rules)s routing rules, "
@@ -112,7 +108,7 @@ def merge(office_id: int):
     return redirect(url_for("offices.index"), 303)
 
 
-def _merge_refused(office_id: int, values: dict, errors: dict, translate: bool = True):
+def _merge_refused(office_id: int, values: dict, merge_errors: dict):
     with current_db().session() as session:
         office = _office_or_404(session, office_id)
         form = {
@@ -120,7 +116,6 @@ def _merge_refused(office_id: int, values: dict, errors: dict, translate: bool =
             "email": office.email or "",
             "review_levels": str(office.review_levels),
         }
-        merge_errors = translated_errors(errors) if translate else errors
         return (
             _render_form(
                 office,
@@ -149,7 +144,7 @@ def _render_form(
         "admin/office_form.html",
         office=office,
         values=values,
-        errors=translated_errors(errors or {}),
+        errors=errors or {},
         merge_errors=merge_errors or {},
         merge_into=merge_into,
         targets=targets,

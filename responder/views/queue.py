@@ -9,7 +9,6 @@ from datetime import datetime
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     redirect,
     render_template,
@@ -21,14 +20,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from responder.views.auth import local_url
+from shared.db import SHANGHAI
 from shared.i18n import N_
-from shared.models import Case, CaseStatus, Category, Channel, NoticeItem, Office
-from shared.operations import access, cases, queue
+from shared.models import Case, CaseStatus, Category, Channel, NoticeItem
+from shared.operations import access, cases, offices, queue
 from shared.operations import calendar as working_calendar
 from shared.operations.access import Action
-from shared.operations.deadlines import SHANGHAI
-from shared.operations.errors import NotAllowed, StepRefused
-from shared.web import current_db, shanghai_time
+from shared.web import REFUSED, current_db, flash_refusal, shanghai_time
 
 bp = Blueprint("queue", __name__)
 
@@ -41,12 +39,9 @@ BULK_MAX = queue.PAGE_SIZE
 def index():
     user = current_user._get_current_object()
     with current_db().session() as session:
-        try:
-            filters = queue.QueueFilters.from_args(request.args)
-            page = queue.list_cases(session, user, filters, cursor=request.args.get("cursor"))
-        except queue.BadFilter:
-            abort(400)
-        offices = session.scalars(select(Office).where(Office.active).order_by(Office.code)).all()
+        filters = queue.QueueFilters.from_args(request.args)
+        page = queue.list_cases(session, user, filters, cursor=request.args.get("cursor"))
+        active = offices.active_offices(session)
         items = session.scalars(
             select(NoticeItem).where(NoticeItem.retired.is_(False)).order_by(NoticeItem.code)
         ).all()
@@ -58,8 +53,8 @@ def index():
             statuses=CaseStatus.ALL,
             channels=Channel.ALL,
             categories=Category.ALL,
-            offices=offices if user.sees_all_offices else user.offices,
-            assign_offices=offices,
+            offices=active if user.sees_all_offices else user.offices,
+            assign_offices=active,
             items=items,
             triage=queue.TRIAGE,
             may_assign=access.may(user, Action.ASSIGN),
@@ -81,10 +76,8 @@ def bulk_assign():
                 access.visible_cases(user).where(Case.tracking_number.in_(numbers))
             ).all()
             assigned, skipped = cases.assign_many(session, user, chosen, office, reason)
-    except NotAllowed:
-        abort(403)
-    except StepRefused as error:
-        flash(gettext(error.message), "error")
+    except REFUSED as refused:
+        flash_refusal(refused)
     else:
         flash(
             gettext(
@@ -116,10 +109,7 @@ def export():
     """The filtered queue as CSV (UTF-8 with BOM, so Excel opens Chinese right). Only what the
     user may see, and no submitter's personal data."""
     user = current_user._get_current_object()
-    try:
-        filters = queue.QueueFilters.from_args(request.args)
-    except queue.BadFilter:
-        abort(400)
+    filters = queue.QueueFilters.from_args(request.args)
     database = current_db()
 
     def rows():

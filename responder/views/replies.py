@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.models import Case, Reply, ReplyState
 from shared.operations import access, replies
-from shared.operations.errors import NotAllowed, StepRefused
-from shared.web import current_db
+from shared.web import REFUSED, current_db, flash_refusal
 
 bp = Blueprint("replies", __name__)
 
@@ -38,10 +37,8 @@ def _run(tracking_number: str, step, done: str):
     try:
         with current_db().transaction() as session:
             step(session)
-    except NotAllowed:
-        abort(403)
-    except StepRefused as error:
-        flash(gettext(error.message), "error")
+    except REFUSED as refused:
+        flash_refusal(refused)
     else:
         flash(done, "done")
     return _back(tracking_number)

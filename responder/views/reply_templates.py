@@ -5,16 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.i18n import LANGUAGES
-from shared.models import ReplyTemplate, StaffUser
+from shared.models import ReplyKind, ReplyTemplate, StaffUser
 from shared.operations import reply_templates
-from shared.schemas.formatted import localize
-from shared.schemas.reply_template import preview_input, template_form_output, template_input
-from shared.web import current_db
+from shared.schemas.reply_template import TemplateInputSchema, preview_input, template_form_output
+from shared.web import REFUSED, current_db, refusal_messages
 
 bp = Blueprint("reply_templates", __name__, url_prefix="/admin/templates")
 
@@ -70,7 +68,8 @@ def _form(template_id: int | None):
     with current_db().transaction() as session:
         template = _template_or_404(session, template_id) if template_id is not None else None
         try:
-            fields = template_input.load(values)
+            schema = TemplateInputSchema(reply_templates.VARIABLES)
+            fields = reply_templates.TemplateFields(**schema.load(values))
             if previewing:
                 case = preview_input.load(values)["tracking_number"]
                 shown = reply_templates.preview(session, fields.body, case, _actor())
@@ -79,15 +78,15 @@ def _form(template_id: int | None):
                 reply_templates.create_template(session, fields, _actor())
             else:
                 reply_templates.update_template(session, template, fields, _actor())
-        except ValidationError as error:
+        except REFUSED as refused:
             # A preview fills in nothing until the text is right: say both at once.
-            messages = error.normalized_messages()
-            if previewing and "tracking_number" not in messages:
+            errors = refusal_messages(refused)
+            if previewing and "tracking_number" not in errors:
                 try:
                     preview_input.load(values)
-                except ValidationError as missing:
-                    messages |= missing.normalized_messages()
-            return _render(template, values, errors=localize(messages, gettext)), 422
+                except REFUSED as missing:
+                    errors |= refusal_messages(missing)
+            return _render(template, values, errors=errors), 422
     flash(gettext("The template is saved. The reply form offers it from now on."), "done")
     return redirect(url_for("reply_templates.index"), 303)
 
@@ -104,7 +103,7 @@ def _render(
         values=values,
         errors=errors or {},
         preview=preview,
-        kinds=reply_templates.KINDS,
+        kinds=ReplyKind.ALL,
         languages=LANGUAGES,
         variables=reply_templates.VARIABLES,
     )

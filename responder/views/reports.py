@@ -14,9 +14,16 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from shared.db import run_with_retry
-from shared.operations import report_archive as archive
-from shared.operations.report_archive import ReportError, ReportUnavailable
-from shared.web import current_db, current_language
+from shared.reports import FORMATS, archive
+from shared.reports.archive import ReportUnavailable
+from shared.reports.months import (
+    current_month,
+    last_completed_month,
+    requested_month,
+    shift_month,
+)
+from shared.reports.scope import office_choices, scope_for
+from shared.web import REFUSED, current_db, current_language, refusal_text
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -34,24 +41,24 @@ def index():
     fmt = request.args.get("format") or None
     errors: dict[str, str] = {}
     try:
-        month = archive.parse_month(request.args.get("month"))
-    except ReportError:
-        errors["month"] = gettext(archive.FIELD_MESSAGES["month"])
-        month = archive.last_completed_month()
+        month = requested_month(request.args.get("month"))
+    except REFUSED as refused:
+        errors["month"] = refusal_text(refused)
+        month = last_completed_month()
     if fmt is not None:
         try:
             archive.parse_format(fmt)
-        except ReportError:
-            errors["format"] = gettext(archive.FIELD_MESSAGES["format"])
+        except REFUSED as refused:
+            errors["format"] = refusal_text(refused)
 
     def load(session):
         try:
-            scope = archive.scope_for(session, user, office_code)
-        except ReportError as error:
-            errors[error.field] = gettext(archive.FIELD_MESSAGES[error.field])
+            scope = scope_for(session, user, office_code)
+        except REFUSED as refused:
+            errors["office"] = refusal_text(refused)
             scope = None
         if scope == []:  # an officer of no office yet: nothing to count
-            return None, None, scope, archive.office_choices(session, user), []
+            return None, None, scope, office_choices(session, user), []
         if fmt is not None and not errors:
             try:
                 file = archive.report_file(session, month, fmt, scope, language=language)
@@ -67,7 +74,7 @@ def index():
             None,
             figures,
             scope,
-            archive.office_choices(session, user),
+            office_choices(session, user),
             archive.archived_reports(session, user),
         )
 
@@ -80,12 +87,10 @@ def index():
             download_name=file.filename,
         )
     fragment = archive.fragment(figures, language) if figures is not None else None
-    current = archive.current_month()
+    current = current_month()
     months = [current]
     for _ in range(MONTHS_LISTED):
-        months.append(archive.earlier_month(months[-1]))
-    from shared.reports import FORMATS
-
+        months.append(shift_month(months[-1], -1))
     return render_template(
         "reports.html",
         month=month,

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.models import Category, Channel, RoutingRule, StaffUser
 from shared.operations import routing
 from shared.schemas.rule import RuleChoices, RuleInputSchema, rule_form_output
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, refusal_messages
 
 bp = Blueprint("rules", __name__, url_prefix="/admin/rules")
 
@@ -75,16 +74,15 @@ def _form(rule_id: int | None):
         rule = _rule_or_404(session, rule_id) if rule_id is not None else None
         choices = routing.rule_choices(session)
         try:
-            fields = RuleInputSchema(choices).load(values)
+            fields = routing.RuleFields(**RuleInputSchema(choices).load(values))
             if request.form.get("action") == "preview":
                 return _render(choices, rule, values, preview=routing.preview(session, fields))
             if rule is None:
                 routing.create_rule(session, fields, _actor())
             else:
                 routing.update_rule(session, rule, fields, _actor())
-        except ValidationError as error:
-            errors = translated_errors(error.normalized_messages())
-            return _render(choices, rule, values, errors=errors), 422
+        except REFUSED as refused:
+            return _render(choices, rule, values, errors=refusal_messages(refused)), 422
     flash(gettext("The rule is saved. It routes new cases from now on."), "done")
     return redirect(url_for("rules.index"), 303)
 

@@ -15,14 +15,13 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from responder.views.access import admin_required
 from shared.models import Role, StaffUser
-from shared.operations import offices, staff
+from shared.operations import accounts, offices, staff
 from shared.schemas.staff import InvitationSchema, StaffAccessSchema, form_values
-from shared.web import current_db, translated_errors
+from shared.web import REFUSED, current_db, refusal_messages, refusal_text
 
 bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
 
@@ -48,13 +47,11 @@ def invite():
     try:
         with current_db().transaction() as session:
             schema = InvitationSchema(_office_codes(session))
-            user = staff.invite(session, schema.load(values), _actor(), current_app.config)
+            invitation = staff.Invitation(**schema.load(values))
+            user = staff.invite(session, invitation, _actor(), current_app.config)
             staff_id, username = user.id, user.username
-    except ValidationError as error:
-        return _invite_form(values, translated_errors(error.normalized_messages())), 422
-    except staff.StaffError as refused:
-        message = gettext(refused.message, **refused.params)
-        return _invite_form(values, {"_schema": [message]}), 422
+    except REFUSED as refused:
+        return _invite_form(values, refusal_messages(refused)), 422
     flash(
         gettext(
             "%(username)s is invited: the link to set a password is on its way by mail.",
@@ -79,15 +76,10 @@ def access(staff_id: int):
         with current_db().transaction() as session:
             user = _user_or_404(session, staff_id)
             schema = StaffAccessSchema(_office_codes(session))
-            staff.set_access(session, user, schema.load(values), _actor())
-    except ValidationError as error:
-        errors = translated_errors(error.normalized_messages())
+            staff.set_access(session, user, staff.StaffAccess(**schema.load(values)), _actor())
+    except REFUSED as refused:
+        errors = refusal_messages(refused)
         return _page(staff_id, access_errors=errors, access_values=values, status=422)
-    except staff.StaffError as refused:
-        message = gettext(refused.message, **refused.params)
-        return _page(
-            staff_id, access_errors={"_schema": [message]}, access_values=values, status=422
-        )
     flash(gettext("The role and offices are saved."), "done")
     return redirect(url_for("staff.show", staff_id=staff_id), 303)
 
@@ -141,7 +133,7 @@ def revoke_token(staff_id: int):
         return _page(staff_id, error=message, status=422)
     with current_db().transaction() as session:
         user = _user_or_404(session, staff_id)
-        if staff.revoke_token(session, user, int(token_id), actor=_actor()) is None:
+        if accounts.revoke_token(session, user, int(token_id), actor=_actor()) is None:
             abort(404)
     flash(gettext("The token was revoked; it no longer works."), "done")
     return redirect(url_for("staff.show", staff_id=staff_id), 303)
@@ -153,8 +145,8 @@ def _step(staff_id: int, step, done: str):
     try:
         with current_db().transaction() as session:
             step(session, _user_or_404(session, staff_id))
-    except staff.StaffError as refused:
-        return _page(staff_id, error=gettext(refused.message, **refused.params), status=422)
+    except REFUSED as refused:
+        return _page(staff_id, error=refusal_text(refused), status=422)
     flash(done, "done")
     return redirect(url_for("staff.show", staff_id=staff_id), 303)
 
@@ -176,7 +168,7 @@ def _page(
         page = render_template(
             "admin/staff_user.html",
             user=user,
-            tokens=staff.tokens_of(session, user),
+            tokens=accounts.tokens_of(session, user),
             office_choices=offices.active_offices(session),
             roles=Role.ALL,
             values=values,

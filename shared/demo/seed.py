@@ -17,7 +17,7 @@ from importlib.resources import files
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import (
     DeadlinePolicy,
     Notice,
@@ -29,8 +29,7 @@ from shared.models import (
     StaffUser,
 )
 from shared.operations import calendar as working_calendar
-from shared.operations import replies
-from shared.operations.deadlines import SHANGHAI
+from shared.operations import reply_templates
 from shared.operations.staff import create_staff
 
 NOTICE_SLUG = "tongwei-xcb-2021-inspection"
@@ -297,7 +296,7 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> str | None:
     _ensure_items(session, notice, parsed.items, offices)
     _ensure_routing_rules(session, offices)
     _ensure_inquiry_policy(session, notice)
-    replies.ensure_default_templates(session)
+    reply_templates.ensure_default_templates(session)
     _ensure_calendars(session, now)
     session.flush()
     return _ensure_admin(session)

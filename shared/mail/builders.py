@@ -8,9 +8,10 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
+from shared.db import SHANGHAI
 from shared.i18n import DEFAULT_LANGUAGE
 from shared.mail.outbox import OutgoingMail
-from shared.mail.render import SHANGHAI, render
+from shared.mail.render import render
 from shared.models import Case, Office, Reply, StaffUser
 from shared.security import rating_token
 

@@ -7,6 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime, utcnow
 
+#: Who acted (``AuditEvent.actor_kind``): a member of staff, or else the citizen, the mail
+#: system or the worker.
+ACTOR_KINDS = ("staff", "citizen", "mail", "system")
+
 
 class AuditEvent(Base):
     """Who did what to which case, including who viewed protected personal data."""

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base
+
+
+@dataclass(frozen=True)
+class OfficialDay:
+    """An exception to the Monday-to-Friday week as the official calendar has it, or as an
+    admin entered it; stored as a :class:`CalendarDay`."""
+
+    day: date
+    is_workday: bool
+    name: str
 
 
 class CalendarDay(Base):

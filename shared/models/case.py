@@ -46,7 +46,11 @@ class CaseStatus:
     REJECTED = "rejected"
     SPAM = "spam"
     ALL = (RECEIVED, ASSIGNED, REPLIED, CLOSED, REJECTED, SPAM)
+    #: Waiting for triage or with an office: not yet answered.
     OPEN = (RECEIVED, ASSIGNED)
+    #: Nothing more will be done with the case (only spam can be taken back). The steps
+    #: between the statuses are the life cycle's (operations/lifecycle.py).
+    FINISHED = (CLOSED, REJECTED, SPAM)
 
 
 class CaseCluster(Base):

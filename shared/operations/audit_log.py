@@ -16,14 +16,12 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from shared.db import SHANGHAI
 from shared.i18n import N_
 from shared.models import AuditEvent, Case, StaffUser
-from shared.operations.calendar import SHANGHAI
+from shared.operations.errors import StepRefused
 
 PAGE_SIZE = 50
-
-#: Who acted, when it was not a member of staff (see AuditEvent.actor_kind).
-ACTOR_KINDS = ("staff", "citizen", "mail", "system")
 
 #: Words for the actions, where there are any; others are shown as stored.
 ACTION_LABELS: dict[str, str] = {
@@ -67,15 +65,6 @@ ACTION_LABELS: dict[str, str] = {
     "staff.token_revoked": N_("API token revoked"),
     "outbox.retried": N_("Outgoing mail retried"),
 }
-
-
-class BadAuditFilter(ValueError):
-    """A filter names what does not exist; ``field`` and ``message`` (a msgid) say which."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -136,7 +125,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError("naive time")
         return at, int(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise BadAuditFilter("cursor", N_("This page link is broken: start again.")) from error
+        raise StepRefused(N_("This page link is broken: start again."), "cursor") from error
 
 
 def _shanghai_midnight(day: date) -> datetime:
@@ -151,7 +140,7 @@ def list_events(
     limit: int = PAGE_SIZE,
 ) -> AuditPage:
     """One page of events, newest first; ``cursor`` continues after the previous page.
-    Raises :class:`BadAuditFilter` for an actor or case that does not exist."""
+    Refused (:class:`StepRefused`) for an actor or case that does not exist."""
     statement = (
         select(AuditEvent, StaffUser, Case.tracking_number)
         .outerjoin(StaffUser, StaffUser.id == AuditEvent.actor_id)
@@ -162,12 +151,12 @@ def list_events(
     if filters.actor:
         actor_id = session.scalar(select(StaffUser.id).where(StaffUser.username == filters.actor))
         if actor_id is None:
-            raise BadAuditFilter("actor", N_("No member of staff has this user name."))
+            raise StepRefused(N_("No member of staff has this user name."), "actor")
         statement = statement.where(AuditEvent.actor_id == actor_id)
     if filters.case:
         case_id = session.scalar(select(Case.id).where(Case.tracking_number == filters.case))
         if case_id is None:
-            raise BadAuditFilter("case", N_("No case has this tracking number."))
+            raise StepRefused(N_("No case has this tracking number."), "case")
         statement = statement.where(AuditEvent.case_id == case_id)
     if filters.date_from:
         statement = statement.where(AuditEvent.at >= _shanghai_midnight(filters.date_from))

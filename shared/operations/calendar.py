@@ -20,25 +20,9 @@ from sqlalchemy.orm import Session
 from shared.db import SHANGHAI, utcnow
 from shared.i18n import N_
 from shared.models import CalendarDay, StaffUser
+from shared.models.calendar import OfficialDay
 from shared.operations import audit
-
-
-class CalendarError(ValueError):
-    """The calendar cannot be had as asked; ``message`` (a msgid) says why."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
-
-@dataclass(frozen=True)
-class OfficialDay:
-    """An exception to the Monday-to-Friday week, as the official calendar has it."""
-
-    day: date
-    is_workday: bool
-    name: str
+from shared.operations.errors import StepRefused
 
 
 def official_years() -> range:
@@ -50,11 +34,11 @@ def official_years() -> range:
 def official_days(year: int) -> list[OfficialDay]:
     """The year's holidays on weekdays and make-up working days on weekends, by date.
 
-    Raises :class:`CalendarError` if the package does not know the year (the State Council
+    Refused (:class:`StepRefused`) if the package does not know the year (the State Council
     publishes each year's holidays late in the year before).
     """
     if year not in official_years():
-        raise CalendarError(
+        raise StepRefused(
             N_(
                 "The official calendar of %(year)s is not known yet: update the "
                 "chinese-calendar package, or enter the holidays and make-up working days "
@@ -213,16 +197,16 @@ def enter_calendar(
     seen: set[date] = set()
     for entered in days:
         if entered.day.year != year:
-            raise CalendarError(N_("%(day)s is not in %(year)s."), day=entered.day, year=year)
+            raise StepRefused(N_("%(day)s is not in %(year)s."), "days", day=entered.day, year=year)
         if entered.day in seen:
-            raise CalendarError(N_("%(day)s is given twice."), day=entered.day)
+            raise StepRefused(N_("%(day)s is given twice."), "days", day=entered.day)
         if entered.is_workday and entered.day.weekday() < 5:
-            raise CalendarError(
-                N_("%(day)s is a weekday: it is a working day anyway."), day=entered.day
+            raise StepRefused(
+                N_("%(day)s is a weekday: it is a working day anyway."), "days", day=entered.day
             )
         seen.add(entered.day)
     if not days:
-        raise CalendarError(N_("Enter at least one holiday."))
+        raise StepRefused(N_("Enter at least one holiday."), "days")
     session.execute(delete(CalendarDay).where(_in_year(year)))
     session.add_all(
         CalendarDay(day=entered.day, is_workday=entered.is_workday, name=entered.name[:100])

@@ -1,5 +1,6 @@
 """What staff do to a case: assign and transfer, send back to triage, notes, spam, duplicates,
-close. Each step is an event on the case's thread and in the audit trail.
+close. Each step is an event on the case's thread and in the audit trail; the steps that
+change the case's status are taken through :mod:`shared.operations.lifecycle`.
 
 Callers find the case through :func:`shared.operations.access.case_for` (so it is one the user
 may see); these functions check that the user's role may do the step, flush, never commit.
@@ -10,44 +11,37 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
 from shared.i18n import N_
-from shared.models import Case, CaseStatus, Message, MessageKind, Office, StaffUser
-from shared.operations import access, audit, duplicates
+from shared.models import Case, CaseStatus, Message, MessageKind, StaffUser
+from shared.operations import access, audit, duplicates, lifecycle, offices
 from shared.operations.access import Action
 from shared.operations.errors import NotAllowed, StepRefused, stated_reason
-
-NOTE_MAX = 5000
-
-
-class CaseActionError(StepRefused):
-    """A step on the case does not apply as asked."""
+from shared.operations.lifecycle import Step
+from shared.schemas.case_step import NOTE_MAX
 
 
 def assign(
     session: Session, user: StaffUser, case: Case, office_code: str, reason: str = ""
 ) -> Case:
     """Send a case to an office, or transfer it from one office to another (with a reason)."""
-    _require(user, Action.ASSIGN, case)
-    _require_open(case)
-    office = session.scalar(select(Office).where(Office.code == office_code, Office.active))
-    if office is None:
-        raise CaseActionError(N_("Choose one of the listed offices."), "office")
-    if case.office_id == office.id:
-        raise CaseActionError(N_("The case is already with this office."), "office")
     previous = case.office
+    step = Step.TRANSFER if previous else Step.ASSIGN
+    lifecycle.check(case, step, user)
+    office = offices.office_by_code(session, office_code)
+    if office is None:
+        raise StepRefused(N_("Choose one of the listed offices."), "office")
+    if case.office_id == office.id:
+        raise StepRefused(N_("The case is already with this office."), "office")
     reason = _reason(reason, required=previous is not None)
     case.office = office
-    case.status = CaseStatus.ASSIGNED
-    _event(
+    lifecycle.take(
         session,
         case,
-        user,
-        "transferred" if previous else "assigned",
-        reason,
+        step,
+        actor=user,
+        reason=reason,
         office=office.code,
         from_office=previous.code if previous else None,
     )
@@ -71,13 +65,12 @@ def assign_many(
 
 def return_to_triage(session: Session, user: StaffUser, case: Case, reason: str) -> Case:
     """ "Not ours": the office gives the case back to triage, saying why. Never a dead end."""
-    _require(user, Action.RETURN, case)
-    _require_open(case)
+    lifecycle.check(case, Step.RETURN, user)
     reason = _reason(reason, required=True)
     previous = case.office
+    # Taken while the case still has its office: only the office's staff may give it back.
+    lifecycle.take(session, case, Step.RETURN, actor=user, reason=reason, from_office=previous.code)
     case.office = None
-    case.status = CaseStatus.RECEIVED
-    _event(session, case, user, "returned", reason, from_office=previous.code)
     return case
 
 
@@ -86,9 +79,9 @@ def add_note(session: Session, user: StaffUser, case: Case, body: str) -> Messag
     _require(user, Action.NOTE, case)
     body = (body or "").strip()
     if not body:
-        raise CaseActionError(N_("Write the note first."), "body")
+        raise StepRefused(N_("Write the note first."), "body")
     if len(body) > NOTE_MAX:
-        raise CaseActionError(N_("Keep the note to 5000 characters or fewer."), "body")
+        raise StepRefused(N_("Keep the note to 5000 characters or fewer."), "body")
     note = Message(case=case, kind=MessageKind.NOTE, body=body, author_id=user.id)
     session.add(note)
     session.flush()
@@ -98,19 +91,13 @@ def add_note(session: Session, user: StaffUser, case: Case, body: str) -> Messag
 
 def mark_spam(session: Session, user: StaffUser, case: Case, reason: str = "") -> Case:
     """Spam leaves the queue and the report; it stays stored, and can be taken back."""
-    _require(user, Action.SPAM, case)
-    _require_open(case)
-    case.status = CaseStatus.SPAM
-    _event(session, case, user, "marked_spam", _reason(reason))
+    lifecycle.check(case, Step.MARK_SPAM, user)
+    lifecycle.take(session, case, Step.MARK_SPAM, actor=user, reason=_reason(reason))
     return case
 
 
 def unmark_spam(session: Session, user: StaffUser, case: Case) -> Case:
-    _require(user, Action.SPAM, case)
-    if case.status != CaseStatus.SPAM:
-        raise CaseActionError(N_("The case is not marked as spam."))
-    case.status = CaseStatus.ASSIGNED if case.office_id else CaseStatus.RECEIVED
-    _event(session, case, user, "unmarked_spam")
+    lifecycle.take(session, case, Step.UNMARK_SPAM, actor=user)
     return case
 
 
@@ -122,15 +109,20 @@ def mark_duplicate(
     _require(user, Action.DUPLICATE, case)
     original = access.case_for(session, user, (original_number or "").strip().upper())
     if original is None:
-        raise CaseActionError(N_("No case has this tracking number."), "duplicate_of")
+        raise StepRefused(N_("No case has this tracking number."), "duplicate_of")
     while original.duplicate_of is not None:
         original = original.duplicate_of
     if original.id == case.id:
-        raise CaseActionError(N_("A case cannot repeat itself."), "duplicate_of")
+        raise StepRefused(N_("A case cannot repeat itself."), "duplicate_of")
     case.duplicate_of = original
     duplicates.join_cluster(session, case, original, "duplicate")
-    _event(
-        session, case, user, "marked_duplicate", _reason(reason), original=original.tracking_number
+    audit.case_step(
+        session,
+        case,
+        "marked_duplicate",
+        actor=user,
+        reason=_reason(reason),
+        original=original.tracking_number,
     )
     return case
 
@@ -138,13 +130,9 @@ def mark_duplicate(
 def close(
     session: Session, user: StaffUser, case: Case, reason: str = "", *, now: datetime | None = None
 ) -> Case:
-    _require(user, Action.CLOSE, case)
-    if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
-        raise CaseActionError(N_("The case is already closed."))
-    case.status = CaseStatus.CLOSED
-    case.closed_at = now or utcnow()
+    lifecycle.check(case, Step.CLOSE, user)
     case.close_reason = _reason(reason)
-    _event(session, case, user, "closed", case.close_reason)
+    lifecycle.take(session, case, Step.CLOSE, actor=user, reason=case.close_reason, now=now)
     return case
 
 
@@ -153,16 +141,5 @@ def _require(user: StaffUser, action: str, case: Case) -> None:
         raise NotAllowed(action)
 
 
-def _require_open(case: Case) -> None:
-    if case.status not in CaseStatus.OPEN:
-        raise CaseActionError(N_("Only open cases can be assigned, returned or marked as spam."))
-
-
 def _reason(reason: str | None, *, required: bool = False) -> str:
-    return stated_reason(reason, required=required, refusal=CaseActionError)
-
-
-def _event(
-    session: Session, case: Case, user: StaffUser, action: str, reason: str = "", **facts
-) -> Message:
-    return audit.case_step(session, case, action, actor=user, reason=reason, **facts)
+    return stated_reason(reason, required=required)

@@ -44,10 +44,6 @@ MAX_EXTENSION_DAYS = 30
 REHANDLING_WORKING_DAYS = 15
 
 
-class DeadlineError(StepRefused):
-    """A deadline step does not apply as asked."""
-
-
 @dataclass(frozen=True)
 class Limits:
     acknowledge_days: int = ACKNOWLEDGE_DAYS
@@ -178,14 +174,14 @@ def request_extension(
     if not may_request_extension(user, case):
         raise NotAllowed("request_extension")
     if case.status not in CaseStatus.OPEN:
-        raise DeadlineError(N_("Only an open case can be extended."))
+        raise StepRefused(N_("Only an open case can be extended."))
     if _extension_granted(case):
-        raise DeadlineError(N_("This case has already been extended once."))
+        raise StepRefused(N_("This case has already been extended once."))
     if extension_pending(case):
-        raise DeadlineError(N_("An extension of this case already waits for approval."))
+        raise StepRefused(N_("An extension of this case already waits for approval."))
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-        raise DeadlineError(N_("An extension is 1 to 30 days."), "days")
-    reason = stated_reason(reason, required=True, refusal=DeadlineError)
+        raise StepRefused(N_("An extension is 1 to 30 days."), "days")
+    reason = stated_reason(reason, required=True)
     case.extension_days = days
     case.extension_reason = reason
     case.extension_approved_by_id = None
@@ -197,13 +193,13 @@ def approve_extension(session: Session, approver: StaffUser, case: Case) -> Case
     """Grant the extension asked for: the answer deadline moves by its days, counted as the
     case's policy counts (calendar or working days)."""
     if not extension_pending(case):
-        raise DeadlineError(N_("No extension of this case waits for approval."))
+        raise StepRefused(N_("No extension of this case waits for approval."))
     if extension_requester_id(session, case) == approver.id:
-        raise DeadlineError(N_("Nobody approves their own extension."))
+        raise StepRefused(N_("Nobody approves their own extension."))
     if not may_approve_extension(approver, case, session):
         raise NotAllowed("approve_extension")
     if case.status not in CaseStatus.OPEN:
-        raise DeadlineError(N_("Only an open case can be extended."))
+        raise StepRefused(N_("Only an open case can be extended."))
     limits = _limits_of(session, case)
     previous = case.reply_due
     # Never empty for a case received through intake; otherwise the statutory clock.
@@ -232,12 +228,12 @@ def reject_extension(session: Session, approver: StaffUser, case: Case, reason: 
     """Refuse the extension asked for, saying why: the deadline stays, and the request is
     cleared (a new one, better founded, may be made). Same approvers as for approval."""
     if not extension_pending(case):
-        raise DeadlineError(N_("No extension of this case waits for approval."))
+        raise StepRefused(N_("No extension of this case waits for approval."))
     if extension_requester_id(session, case) == approver.id:
-        raise DeadlineError(N_("Nobody approves their own extension."))
+        raise StepRefused(N_("Nobody approves their own extension."))
     if not may_approve_extension(approver, case, session):
         raise NotAllowed("reject_extension")
-    reason = stated_reason(reason, required=True, refusal=DeadlineError)
+    reason = stated_reason(reason, required=True)
     days = case.extension_days
     case.extension_days = 0
     case.extension_reason = None

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.attachments import attach_uploads
+from shared.attachments import Upload, attach_uploads
 from shared.db import utcnow
 from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import (
     Case,
-    CaseStatus,
     Channel,
     Message,
     MessageKind,
@@ -27,8 +25,8 @@ from shared.models import (
     NoticeItem,
     NoticeStatus,
 )
-from shared.operations import audit, deadlines, duplicates, routing
-from shared.schemas.submission import Submission
+from shared.operations import audit, deadlines, duplicates, lifecycle, routing
+from shared.operations.errors import StepRefused
 from shared.search import search_terms
 from shared.security import (
     compact_code,
@@ -41,6 +39,35 @@ from shared.security import (
     sha256_hex,
     verify_secret,
 )
+
+
+@dataclass
+class Submission:
+    """What :func:`receive` takes, from any channel (the web form and the APIs through
+    ``shared.schemas.submission``)."""
+
+    body: str
+    channel: str = Channel.WEB
+    subject: str = ""
+    category: str | None = None
+    notice_item: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    publish_consent: bool = False
+    received_at: datetime | None = None
+    language: str = "zh"
+    #: The notice the comment was written on, when the channel knows it and no item was chosen.
+    notice_id: int | None = None
+    idempotency_key: str | None = None
+    #: Staff member who registered a phone call, letter or visit.
+    registered_by_id: int | None = None
+    channel_details: dict = field(default_factory=dict)
+    #: Files checked by :mod:`shared.attachments`; they belong to the first message.
+    attachments: list[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -118,7 +145,7 @@ def receive(
         session, received_at, notice.id if notice else None, submission.category
     )
     routing.route(session, case)
-    case.status = CaseStatus.ASSIGNED if case.office is not None else CaseStatus.RECEIVED
+    lifecycle.start(case)
     session.add(case)
     first = Message(
         case=case, kind=MessageKind.INBOUND, body=submission.body, created_at=received_at
@@ -151,32 +178,26 @@ def _open_item(session: Session, submission: Submission, now: datetime) -> Notic
         return None
     item = session.scalar(select(NoticeItem).where(NoticeItem.code == code))
     if item is None or item.notice.status == NoticeStatus.DRAFT:
-        raise ValidationError({"notice_item": [N_("Choose one of the listed items.")]})
+        raise StepRefused(N_("Choose one of the listed items."), "notice_item")
     notice = item.notice
     if notice.status == NoticeStatus.WITHDRAWN:
-        raise ValidationError(
-            {"notice_item": [N_("This notice has been withdrawn and takes no more comments.")]}
+        raise StepRefused(
+            N_("This notice has been withdrawn and takes no more comments."), "notice_item"
         )
     if item.retired:
-        raise ValidationError(
-            {
-                "notice_item": [
-                    N_("This item no longer takes comments: choose one of the listed items.")
-                ]
-            }
+        raise StepRefused(
+            N_("This item no longer takes comments: choose one of the listed items."),
+            "notice_item",
         )
     at = _written_at(submission, now)
     if notice.opens_at and at < notice.opens_at:
-        raise ValidationError({"notice_item": [N_("Comments on this notice have not opened yet.")]})
+        raise StepRefused(N_("Comments on this notice have not opened yet."), "notice_item")
     if not notice.is_open(at):
-        raise ValidationError({"notice_item": [N_("Comments on this notice are closed.")]})
+        raise StepRefused(N_("Comments on this notice are closed."), "notice_item")
     if submission.channel in (Channel.WEB, Channel.API) and not notice.invites_web:
-        raise ValidationError(
-            {
-                "notice_item": [
-                    N_("This notice takes comments by phone, email or post, not on this site.")
-                ]
-            }
+        raise StepRefused(
+            N_("This notice takes comments by phone, email or post, not on this site."),
+            "notice_item",
         )
     return item
 
@@ -209,12 +230,9 @@ def _digest(submission: Submission) -> str:
 
 def _replay(case: Case, submission: Submission, digest: str, secret_key: str) -> Receipt:
     if case.submission_digest != digest:
-        raise ValidationError(
-            {
-                "Idempotency-Key": [
-                    N_("This Idempotency-Key was already used for a different comment.")
-                ]
-            }
+        raise StepRefused(
+            N_("This Idempotency-Key was already used for a different comment."),
+            "Idempotency-Key",
         )
     passcode = derived_passcode(secret_key, submission.idempotency_key or "", case.tracking_number)
     return Receipt(case, passcode, replayed=True)

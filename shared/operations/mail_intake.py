@@ -29,7 +29,8 @@ from shared.models import (
     StoredBlob,
 )
 from shared.operations import audit, intake, notices
-from shared.schemas.submission import BODY_MAX, Submission
+from shared.operations.intake import Submission
+from shared.schemas.submission import BODY_MAX
 
 
 @dataclass

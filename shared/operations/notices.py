@@ -2,26 +2,27 @@
 
 Admins create a notice as a draft, publish it, change it, close its comment period early and
 withdraw it. Items that cases (or routing rules) refer to are never deleted: taken off the
-notice, they are *retired* (no longer offered, still shown on their cases).
+notice, they are *retired* (no longer offered, still shown on their cases); saving a notice's
+item rows is :mod:`shared.operations.notice_items`.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db import utcnow
 from shared.i18n import N_
-from shared.models import Case, Notice, NoticeItem, NoticeStatus, Office, RoutingRule, StaffUser
-from shared.operations import audit
-from shared.schemas.notice import ItemRow, NoticeChoices, NoticeFields
+from shared.models import Case, Notice, NoticeItem, NoticeStatus, StaffUser
+from shared.operations import audit, notice_items, offices
+from shared.operations.errors import StepRefused
+from shared.operations.notice_items import ItemRow
+from shared.schemas.notice import NoticeChoices
 
 #: A closed notice stays on the public front page this long, saying it is closed.
 RECENTLY_CLOSED = timedelta(days=90)
@@ -40,9 +41,30 @@ NOTICE_FIELDS = (
     "opens_at",
     "closes_at",
 )
-#: The item's fields that an edit can change.
-ITEM_FIELDS = ("code", "area", "title", "description", "default_office_id")
-_CODE_PREFIX = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+
+
+@dataclass
+class NoticeFields:
+    """A notice as typed, validated; offices and existing items not yet looked up."""
+
+    title: str
+    issuer: str
+    issued_on: date | None = None
+    summary: str = ""
+    body: str = ""
+    invites_web: bool = False
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    postal_address: str | None = None
+    postcode: str | None = None
+    #: UTC; typed in Asia/Shanghai time.
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    items: list[ItemRow] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The rows as ``shared.schemas.notice`` loads them from the form.
+        self.items = [row if isinstance(row, ItemRow) else ItemRow(**row) for row in self.items]
 
 
 class NoticeState:
@@ -196,52 +218,14 @@ def get_notice(session: Session, notice_id: int) -> Notice | None:
 
 def notice_choices(session: Session, notice: Notice | None) -> NoticeChoices:
     """The active offices an item may name, and the codes of other notices' items."""
-    offices = session.scalars(
-        select(Office).where(Office.active.is_(True)).order_by(Office.code)
-    ).all()
+    active = offices.active_offices(session)
     taken = select(NoticeItem.code)
     if notice is not None and notice.id is not None:
         taken = taken.where(NoticeItem.notice_id != notice.id)
     return NoticeChoices(
-        offices={office.code: office.name for office in offices},
+        offices={office.code: office.name for office in active},
         taken_codes=frozenset(session.scalars(taken)),
     )
-
-
-def item_case_counts(session: Session, notice: Notice) -> dict[int, int]:
-    """How many cases refer to each item of the notice (items without cases are left out)."""
-    return dict(
-        session.execute(
-            select(Case.notice_item_id, func.count())
-            .join(NoticeItem, Case.notice_item_id == NoticeItem.id)
-            .where(NoticeItem.notice_id == notice.id)
-            .group_by(Case.notice_item_id)
-        ).all()
-    )
-
-
-def suggested_codes(session: Session, notice: Notice | None, count: int) -> list[str]:
-    """Codes for new items, free across all notices: the prefix of the notice's own codes
-    (XC21-07 → XC21-), else ``N`` and the two digits of the year it was issued (N27-)."""
-    prefix = None
-    if notice is not None:
-        for item in sorted(notice.items, key=lambda item: item.position):
-            match = _CODE_PREFIX.match(item.code)
-            if match and match["prefix"]:
-                prefix = match["prefix"]
-    if prefix is None:
-        issued = notice.issued_on if notice is not None and notice.issued_on else None
-        year = issued.year if issued else utcnow().year
-        prefix = f"N{year % 100:02d}-"
-    used = set(session.scalars(select(NoticeItem.code).where(NoticeItem.code.startswith(prefix))))
-    codes: list[str] = []
-    number = 1
-    while len(codes) < count:
-        code = f"{prefix}{number:02d}"
-        if code not in used:
-            codes.append(code)
-        number += 1
-    return codes
 
 
 # --- Administration: changes --------------------------------------------------------------
@@ -254,7 +238,7 @@ def create_notice(session: Session, fields: NoticeFields, actor: StaffUser) -> N
     session.add(notice)
     session.flush()
     audit.record(session, "notice.created", actor=actor, notice=notice.id, title=notice.title)
-    _save_items(session, notice, fields.items, actor)
+    notice_items.save_items(session, notice, fields.items, actor)
     return notice
 
 
@@ -264,7 +248,7 @@ def update_notice(
     """The notice's fields and items as given; the audit trail says what changed."""
     before = _described(notice)
     _set_fields(notice, fields)
-    item_changes = _save_items(session, notice, fields.items, actor)
+    item_changes = notice_items.save_items(session, notice, fields.items, actor)
     after = _described(notice)
     changed = sorted(name for name in NOTICE_FIELDS if before[name] != after[name])
     if changed or item_changes:
@@ -287,12 +271,8 @@ def publish(
     if notice.status == NoticeStatus.PUBLISHED:
         return notice
     if notice.closes_at and notice.closes_at <= now:
-        raise ValidationError(
-            {
-                "closes_at": [
-                    N_("The comment period is already over: set a later closing time first.")
-                ]
-            }
+        raise StepRefused(
+            N_("The comment period is already over: set a later closing time first."), "closes_at"
         )
     notice.status = NoticeStatus.PUBLISHED
     session.flush()
@@ -343,154 +323,6 @@ def close_now(
 def _set_fields(notice: Notice, fields: NoticeFields) -> None:
     for name in NOTICE_FIELDS:
         setattr(notice, name, getattr(fields, name))
-
-
-def _save_items(
-    session: Session, notice: Notice, rows: list[ItemRow], actor: StaffUser
-) -> list[str]:
-    """Apply the item rows; return the codes of the items added, changed or taken off.
-
-    Deletions and code changes are flushed before the rest, so that a code freed by one row
-    can be taken by another in the same save without tripping the unique constraint.
-    """
-    existing = {item.id: item for item in notice.items}
-    unknown = [row for row in rows if row.id is not None and row.id not in existing]
-    if unknown:
-        raise ValidationError({"_schema": [N_("The form is out of date: open the notice again.")]})
-    _check_codes_free(session, notice, rows)
-    offices = {
-        office.code: office
-        for office in session.scalars(
-            select(Office).where(
-                Office.code.in_({row.office for row in rows if row.office}),
-                Office.active.is_(True),
-            )
-        )
-    }
-    referenced = _referenced_item_ids(session, list(existing))
-    with_cases = _item_ids_with_cases(session, list(existing))
-    changes: list[str] = []
-    events: list[tuple[str, dict[str, Any]]] = []
-
-    # First: what leaves the notice, and codes that change (moved out of the way).
-    for row in rows:
-        if row.id is None:
-            continue
-        item = existing[row.id]
-        if row.remove and not item.retired:
-            if item.id in referenced:
-                item.retired = True
-                events.append(("notice.item_retired", {"item": item.id, "code": item.code}))
-            else:
-                notice.items.remove(item)
-                session.delete(item)
-                events.append(("notice.item_deleted", {"item": item.id, "code": item.code}))
-            changes.append(item.code)
-        elif not row.remove and row.code and row.code != item.code:
-            if item.id in with_cases:
-                raise ValidationError(
-                    {
-                        "items": {
-                            row.row: {
-                                "code": [
-                                    N_("Cases refer to this item by its code: it cannot change.")
-                                ]
-                            }
-                        }
-                    }
-                )
-            item.code = f"~{item.id}"  # out of the way until the new codes are set
-    session.flush()
-
-    # Then: the rows that stay, in their new order.
-    kept = [row for row in rows if not row.remove]
-    kept.sort(key=lambda row: (row.position if row.position is not None else 10_000, row.row))
-    uncoded = sum(1 for row in kept if row.id is None and not row.code)
-    suggestions = iter(suggested_codes(session, notice, uncoded))
-    position = 0
-    for row in kept:
-        position += 1
-        office = offices.get(row.office)
-        if office is None:
-            raise ValidationError(
-                {"items": {row.row: {"office": [N_("Choose one of the listed offices.")]}}}
-            )
-        if row.id is None:
-            item = NoticeItem(retired=False)
-            notice.items.append(item)
-            item.code = row.code or next(suggestions)
-        else:
-            item = existing[row.id]
-            if row.code:
-                item.code = row.code
-            if item.retired and not row.remove:
-                item.retired = False
-                events.append(("notice.item_restored", {"item": item.id, "code": item.code}))
-        before = {name: getattr(item, name) for name in ITEM_FIELDS}
-        item.area = row.area
-        item.title = row.title
-        item.description = row.description
-        item.default_office = office
-        item.default_office_id = office.id  # compared below, before any flush
-        item.position = position
-        if row.id is None or any(before[name] != getattr(item, name) for name in ITEM_FIELDS):
-            changes.append(item.code)
-    # Retired items keep their place after the offered ones.
-    for item in notice.items:
-        if item.retired and item.id not in {row.id for row in kept}:
-            position += 1
-            item.position = position
-    session.flush()
-    for item in notice.items:
-        if item.code in changes and item.id not in existing:
-            events.append(("notice.item_added", {"item": item.id, "code": item.code}))
-    for action, facts in events:
-        audit.record(session, action, actor=actor, notice=notice.id, **facts)
-    return sorted(set(changes))
-
-
-def _check_codes_free(session: Session, notice: Notice, rows: list[ItemRow]) -> None:
-    """No other notice uses a code of these rows (checked again here, in the transaction
-    that saves them: the form's check was made when it was shown)."""
-    codes = {row.code: row.row for row in rows if row.code}
-    if not codes:
-        return
-    query = select(NoticeItem.code).where(NoticeItem.code.in_(codes))
-    if notice.id is not None:
-        query = query.where(NoticeItem.notice_id != notice.id)
-    taken = set(session.scalars(query))
-    # An item of this notice that the form does not list keeps its code.
-    listed = {row.id for row in rows}
-    taken |= {item.code for item in notice.items if item.id not in listed} & codes.keys()
-    if taken:
-        raise ValidationError(
-            {
-                "items": {
-                    codes[code]: {"code": [N_("Another notice already uses this code.")]}
-                    for code in taken
-                }
-            }
-        )
-
-
-def _item_ids_with_cases(session: Session, item_ids: list[int]) -> set[int]:
-    if not item_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(Case.notice_item_id).where(Case.notice_item_id.in_(item_ids)).distinct()
-        )
-    )
-
-
-def _referenced_item_ids(session: Session, item_ids: list[int]) -> set[int]:
-    """Items that cases or routing rules refer to: these are retired, never deleted."""
-    if not item_ids:
-        return set()
-    ruled = session.scalars(
-        select(RoutingRule.notice_item_id).where(RoutingRule.notice_item_id.in_(item_ids))
-    )
-    return _item_ids_with_cases(session, item_ids) | set(ruled)
 
 
 def _described(notice: Notice) -> dict[str, Any]:

@@ -9,9 +9,9 @@ offered nowhere any more, and everything it had went to the office it was merged
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from marshmallow import ValidationError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,17 +29,17 @@ from shared.models import (
     staff_office,
 )
 from shared.operations import audit
-from shared.schemas.office import OfficeFields
+from shared.operations.errors import StepRefused
 
 
-class OfficeError(ValueError):
-    """The step does not apply as asked; ``message`` (a msgid) says why, ``field`` where."""
+@dataclass
+class OfficeFields:
+    """What an admin may change of an office; ``code`` only when it is created."""
 
-    def __init__(self, message: str, field: str | None = None, **params: str) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.field = field
-        self.params = params
+    name: str
+    email: str | None = None
+    review_levels: int = 1
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,18 +68,50 @@ def offices_with_counts(session: Session) -> list[OfficeRow]:
             .group_by(staff_office.c.office_id)
         ).all()
     )
-    offices = session.scalars(select(Office).order_by(Office.active.desc(), Office.code))
     return [
         OfficeRow(office, open_cases.get(office.id, 0), staff.get(office.id, 0))
-        for office in offices
+        for office in all_offices(session)
     ]
 
 
+# --- Looking offices up (every other module asks here) ---------------------------------------
+
+
+def all_offices(session: Session) -> list[Office]:
+    """Every office, merged ones too: active ones first, then by code."""
+    return list(session.scalars(select(Office).order_by(Office.active.desc(), Office.code)))
+
+
 def active_offices(session: Session) -> list[Office]:
-    """The offices that may be chosen anywhere: not merged away."""
+    """The offices that may be chosen anywhere: not merged away; by code."""
     return list(
         session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.code))
     )
+
+
+def office_by_code(session: Session, code: str, *, active_only: bool = True) -> Office | None:
+    """The office with this code; None when there is none (or, ``active_only``, when it was
+    merged away)."""
+    statement = select(Office).where(Office.code == code)
+    if active_only:
+        statement = statement.where(Office.active.is_(True))
+    return session.scalar(statement)
+
+
+def offices_by_code(
+    session: Session, codes: Iterable[str], *, active_only: bool = True
+) -> tuple[list[Office], list[str]]:
+    """The offices with these codes, each once, in the order given; and the codes that name
+    no office (or, ``active_only``, one merged away), for the caller to refuse in its own
+    words."""
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return [], []
+    statement = select(Office).where(Office.code.in_(codes))
+    if active_only:
+        statement = statement.where(Office.active.is_(True))
+    found = {office.code: office for office in session.scalars(statement)}
+    return [found[code] for code in codes if code in found], [c for c in codes if c not in found]
 
 
 def get_office(session: Session, office_id: int) -> Office | None:
@@ -91,9 +123,7 @@ def create_office(session: Session, fields: OfficeFields, actor: StaffUser) -> O
     if fields.code is None:
         raise ValueError("a new office needs its code")
     if session.scalar(select(Office.id).where(Office.code == fields.code)):
-        raise ValidationError(
-            {"code": [N_("Another office has this code; choose another.")]}
-        ) from None
+        raise StepRefused(N_("Another office has this code; choose another."), "code") from None
     office = Office(
         code=fields.code,
         name=fields.name,
@@ -105,9 +135,7 @@ def create_office(session: Session, fields: OfficeFields, actor: StaffUser) -> O
     try:
         session.flush()
     except IntegrityError:  # the same code added at the same moment: all is rolled back
-        raise ValidationError(
-            {"code": [N_("Another office has this code; choose another.")]}
-        ) from None
+        raise StepRefused(N_("Another office has this code; choose another."), "code") from None
     audit.record(
         session,
         "office.created",
@@ -179,7 +207,7 @@ def merge_offices(session: Session, source: Office, target_code: str, actor: Sta
     B goes into A). Replies keep the number of review levels they were written with.
     """
     if target_code == source.code:
-        raise OfficeError(N_("An office cannot be merged into itself."), "into")
+        raise StepRefused(N_("An office cannot be merged into itself."), "into")
     locked = {
         office.code: office
         for office in session.scalars(
@@ -192,11 +220,11 @@ def merge_offices(session: Session, source: Office, target_code: str, actor: Sta
     session.refresh(source)
     target = locked.get(target_code)
     if not source.active:
-        raise OfficeError(N_("This office was merged already; it has nothing left to merge."))
+        raise StepRefused(N_("This office was merged already; it has nothing left to merge."))
     if target is None:
-        raise OfficeError(N_("Choose the office to merge into."), "into")
+        raise StepRefused(N_("Choose the office to merge into."), "into")
     if not target.active:
-        raise OfficeError(
+        raise StepRefused(
             N_("%(office)s is inactive: merge into an active office."),
             "into",
             office=target.name,

@@ -40,17 +40,12 @@ from shared.models import (
 )
 from shared.operations import audit
 from shared.operations.errors import NotAllowed, StepRefused
+from shared.schemas.publication import COMMENT_MAX
 
-#: The longest public version of a comment (the same limit as the comment itself).
-COMMENT_MAX = 5000
 #: Published comments per page.
 PAGE_SIZE = 20
 #: What personal data is replaced with.
 MASK = "＊＊"
-
-
-class PublicationRefused(StepRefused):
-    """The case cannot be published (or unpublished) as asked."""
 
 
 # -- who may publish ---------------------------------------------------------------------------
@@ -198,24 +193,20 @@ def publish(
         raise NotAllowed("publish")
     problem = why_not_publishable(session, case)
     if problem is not None:
-        raise PublicationRefused(problem)
+        raise StepRefused(problem)
     comment = (comment or "").strip()
     if not comment:
-        raise PublicationRefused(N_("Write the public version of the comment."), "comment")
+        raise StepRefused(N_("Write the public version of the comment."), "comment")
     if len(comment) > COMMENT_MAX:
-        raise PublicationRefused(
-            N_("Keep the public version to 5000 characters or fewer."), "comment"
-        )
+        raise StepRefused(N_("Keep the public version to 5000 characters or fewer."), "comment")
     answer = (draft_answer(session, case) if answer is None else answer).strip()
     if not answer:
-        raise PublicationRefused(N_("Write the public version of the answer."), "answer")
+        raise StepRefused(N_("Write the public version of the answer."), "answer")
     if len(answer) > COMMENT_MAX:
-        raise PublicationRefused(
-            N_("Keep the public version to 5000 characters or fewer."), "answer"
-        )
+        raise StepRefused(N_("Keep the public version to 5000 characters or fewer."), "answer")
     first = first_message(session, case)
     if first is None:  # every channel stores the comment as the first message
-        raise PublicationRefused(N_("The case has no comment to publish."))
+        raise StepRefused(N_("The case has no comment to publish."))
     changed = case.published
     first.public_body = comment
     case.published_answer = answer
@@ -237,7 +228,7 @@ def unpublish(session: Session, user: StaffUser, case: Case) -> Case:
     if not may_publish(user, case):
         raise NotAllowed("publish")
     if not case.published:
-        raise PublicationRefused(N_("The case is not published."))
+        raise StepRefused(N_("The case is not published."))
     case.published = False
     session.flush()
     audit.record(session, "case.unpublished", case=case, actor=user)

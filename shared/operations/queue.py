@@ -13,10 +13,10 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session, defer, selectinload
 
 from shared import search
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import Case, CaseStatus, NoticeItem, Office, StaffUser
 from shared.operations.access import visible_cases
-from shared.operations.deadlines import SHANGHAI
+from shared.operations.errors import BadFilter
 from shared.search import query_terms
 from shared.security import UNAMBIGUOUS, normalise_tracking_number
 
@@ -24,10 +24,6 @@ PAGE_SIZE = 50
 #: The office filter's value for cases no office has: the triage queue.
 TRIAGE = "triage"
 _TRACKING_NUMBER = re.compile(rf"[{UNAMBIGUOUS}]{{4}}-[{UNAMBIGUOUS}]{{4}}")
-
-
-class BadFilter(ValueError):
-    """A filter value that cannot be understood (a bad date, a cursor we did not give out)."""
 
 
 @dataclass(frozen=True)

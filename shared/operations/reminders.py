@@ -22,12 +22,13 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from shared.db import one_worker_at_a_time, utcnow
+from shared.db import SHANGHAI, one_worker_at_a_time, utcnow
 from shared.mail import builders
 from shared.mail.outbox import enqueue
-from shared.models import Case, CaseStatus, Office, ReminderDigest, Role, StaffUser
+from shared.models import Case, CaseStatus, Office, ReminderDigest
 from shared.operations import calendar as working_calendar
-from shared.operations.deadlines import SHANGHAI, add_days
+from shared.operations.deadlines import add_days
+from shared.operations.staff import admins_with_mail
 
 log = logging.getLogger("minyi.reminders")
 
@@ -175,16 +176,7 @@ def _escalation(session: Session, settings: Mapping[str, Any], now: datetime, da
     )
     if not counts:
         return 0
-    admins = session.scalars(
-        select(StaffUser)
-        .where(
-            StaffUser.role == Role.ADMIN,
-            StaffUser.active,
-            StaffUser.email.is_not(None),
-            StaffUser.email != "",
-        )
-        .order_by(StaffUser.id)
-    ).all()
+    admins = admins_with_mail(session)
     if not admins:
         if day not in _warned_days:  # once a day, not every pass
             _warned_days.add(day)

@@ -1,6 +1,6 @@
-"""Replies to the citizen: drafted from templates, reviewed on as many levels as the office
-asks (0 to 3), sent through the outbox only once finally approved, shown on the tracking page
-in the version staff cleared of personal data.
+"""Replies to the citizen: drafted (from the templates of :mod:`shared.operations.reply_templates`),
+reviewed on as many levels as the office asks (0 to 3), sent through the outbox only once
+finally approved, shown on the tracking page in the version staff cleared of personal data.
 
 The formal notices of the Regulations on Letters and Visits are reply kinds: acceptance
 (受理告知) starts the answer clock, refusal (不予受理告知) ends the case, extension (延期告知)
@@ -9,7 +9,6 @@ tells of an approved extension, the answer (答复意见) answers and asks for a
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -30,21 +29,14 @@ from shared.models import (
     Reply,
     ReplyKind,
     ReplyState,
-    ReplyTemplate,
     Review,
     Role,
     StaffUser,
 )
-from shared.operations import access, audit, deadlines
+from shared.operations import access, audit, deadlines, lifecycle
 from shared.operations.access import Action
-from shared.operations.deadlines import SHANGHAI
 from shared.operations.errors import NotAllowed, StepRefused
-
-BODY_MAX = 20_000
-
-
-class ReplyError(StepRefused):
-    """A reply step does not apply as asked."""
+from shared.schemas.reply import BODY_MAX
 
 
 def draft(
@@ -63,9 +55,9 @@ def draft(
     if not access.may(user, Action.REPLY, case):
         raise NotAllowed(Action.REPLY)
     if kind not in ReplyKind.ALL:
-        raise ReplyError(N_("Choose one of the listed kinds of reply."), "kind")
-    if case.status in (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM):
-        raise ReplyError(N_("A closed case takes no more replies."))
+        raise StepRefused(N_("Choose one of the listed kinds of reply."), "kind")
+    if case.status in CaseStatus.FINISHED:
+        raise StepRefused(N_("A closed case takes no more replies."))
     reply = Reply(
         case_id=case.id,
         author_id=user.id,
@@ -96,7 +88,7 @@ def edit(
     if reply.author_id != user.id:
         raise NotAllowed("edit")
     if reply.state not in (ReplyState.DRAFT, ReplyState.RETURNED):
-        raise ReplyError(N_("Only a draft or a returned reply can be changed."))
+        raise StepRefused(N_("Only a draft or a returned reply can be changed."))
     reply.body = _text(body, "body")
     reply.public_body = _text(public_body if public_body is not None else body, "public_body")
     reply.public = public
@@ -118,7 +110,7 @@ def submit(
     if reply.author_id != user.id:
         raise NotAllowed("submit")
     if reply.state not in (ReplyState.DRAFT, ReplyState.RETURNED):
-        raise ReplyError(N_("This reply was already submitted."))
+        raise StepRefused(N_("This reply was already submitted."))
     reply.levels_approved = 0
     case = session.get(Case, reply.case_id)
     if reply.levels_required == 0:
@@ -207,7 +199,7 @@ def send(
     """Put the approved reply on the thread and in the outbox; apply what its kind means to
     the case. With ``whole_cluster``, every open case of the cluster gets the same answer."""
     if reply.state != ReplyState.APPROVED:
-        raise ReplyError(N_("Only an approved reply is sent."))
+        raise StepRefused(N_("Only an approved reply is sent."))
     now = now or utcnow()
     case = session.get(Case, reply.case_id)
     message = _deliver(session, reply, case, settings, now)
@@ -299,18 +291,17 @@ def _apply_kind(session: Session, kind: str, case: Case, now: datetime) -> None:
         case.accepted_at = now
         case.reply_due = deadlines.reply_due_after_acceptance(session, case, now)
     elif kind == ReplyKind.REFUSAL:
-        case.status = CaseStatus.REJECTED
-        case.closed_at = now
+        lifecycle.take(session, case, lifecycle.Step.REFUSE, now=now)
     elif kind == ReplyKind.ANSWER:
-        case.status = CaseStatus.REPLIED
+        lifecycle.take(session, case, lifecycle.Step.ANSWER, now=now)
         case.first_replied_at = case.first_replied_at or now
 
 
 def _require_review(user: StaffUser, reply: Reply, case: Case) -> None:
     if reply.author_id == user.id:
-        raise ReplyError(N_("Nobody approves their own reply."))
+        raise StepRefused(N_("Nobody approves their own reply."))
     if reply.state != ReplyState.IN_REVIEW:
-        raise ReplyError(N_("This reply is not waiting for review."))
+        raise StepRefused(N_("This reply is not waiting for review."))
     if not may_review(user, reply, case):
         raise NotAllowed("review")
 
@@ -327,103 +318,7 @@ def _this_round(reply: Reply) -> list[Review]:
 def _text(value: str | None, field: str, *, required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise ReplyError(N_("Write the text first."), field)
+        raise StepRefused(N_("Write the text first."), field)
     if len(text) > BODY_MAX:
-        raise ReplyError(N_("Keep the text to 20000 characters or fewer."), field)
+        raise StepRefused(N_("Keep the text to 20000 characters or fewer."), field)
     return text
-
-
-# Templates ---------------------------------------------------------------------------------
-
-
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def fill_template(
-    template_body: str, case: Case, user: StaffUser, *, now: datetime | None = None
-) -> str:
-    """A template's text with its variables filled in for this case: {name}, {tracking_number},
-    {received_date}, {reply_due}, {office}, {today}, {staff}. Unknown ones stay as written."""
-    now = now or utcnow()
-    # A confidential citizen's name is not filled in for those who may not see it.
-    name = case.submitter_name if access.may_see_submitter(user, case) else ""
-    values = _Blank(
-        name=name or "",
-        tracking_number=case.tracking_number,
-        received_date=_date(case.received_at),
-        reply_due=_date(case.reply_due),
-        office=case.office.name if case.office else "",
-        today=_date(now),
-        staff=user.display_name or user.username,
-        subject=case.subject,
-    )
-    names = {name for _text_, name, _spec, _conv in string.Formatter().parse(template_body) if name}
-    if any(not name.isidentifier() for name in names):
-        return template_body  # braces that are not variables: leave the text alone
-    return template_body.format_map(values)
-
-
-def _date(value: datetime | None) -> str:
-    return f"{value.astimezone(SHANGHAI):%Y年%m月%d日}" if value else ""
-
-
-def templates_for(session: Session, language: str = "zh") -> list[ReplyTemplate]:
-    return list(
-        session.scalars(
-            select(ReplyTemplate)
-            .where(ReplyTemplate.active.is_(True), ReplyTemplate.language == language)
-            .order_by(ReplyTemplate.kind, ReplyTemplate.name)
-        )
-    )
-
-
-#: The formal notices, as the demo and a new installation start with them.
-DEFAULT_TEMPLATES: tuple[tuple[str, str, str], ...] = (
-    (
-        "受理告知",
-        ReplyKind.ACCEPTANCE,
-        "{name}：\n\n您于{received_date}提出的意见建议（查询编号 {tracking_number}）已收悉。"
-        "经审查，符合受理条件，我单位决定予以受理，交由{office}办理。\n\n"
-        "我们将在{reply_due}前向您作出答复。如有新的情况，可回复本邮件或在查询页面补充。\n\n"
-        "{today}",
-    ),
-    (
-        "不予受理告知",
-        ReplyKind.REFUSAL,
-        "{name}：\n\n您于{received_date}提出的事项（查询编号 {tracking_number}）已收悉。"
-        "经审查，该事项不属于本单位职责范围（或已经依法处理），根据《信访工作条例》的规定，"
-        "决定不予受理。理由如下：\n\n（请填写理由）\n\n"
-        "您可以向有权处理的机关提出，或依照法律法规规定的途径寻求解决。"
-        "对本告知有异议的，可以自收到之日起30日内向我单位的上一级机关请求复查。\n\n{today}",
-    ),
-    (
-        "延期告知",
-        ReplyKind.EXTENSION,
-        "{name}：\n\n您提出的事项（查询编号 {tracking_number}）因情况复杂，"
-        "经批准，办理期限延长至{reply_due}。延期理由：\n\n（请填写理由）\n\n"
-        "给您带来不便，敬请谅解。\n\n{today}",
-    ),
-    (
-        "答复意见",
-        ReplyKind.ANSWER,
-        "{name}：\n\n您于{received_date}提出的意见建议（查询编号 {tracking_number}）收悉。"
-        "经{office}调查核实，现答复如下：\n\n（请填写答复内容）\n\n"
-        "感谢您对我们工作的关心和监督。如对本答复意见不服，"
-        "可以自收到之日起30日内请求本单位的上一级机关复查。"
-        "欢迎您对办理结果进行满意度评价。\n\n{today}",
-    ),
-)
-
-
-def ensure_default_templates(session: Session) -> int:
-    """Add the formal notices that are missing (by name); returns how many were added."""
-    existing = set(session.scalars(select(ReplyTemplate.name)))
-    added = 0
-    for name, kind, body in DEFAULT_TEMPLATES:
-        if name not in existing:
-            session.add(ReplyTemplate(name=name, kind=kind, language="zh", body=body))
-            added += 1
-    session.flush()
-    return added

@@ -24,16 +24,13 @@ from shared.db import utcnow
 from shared.models import (
     Attachment,
     Case,
+    CaseStatus,
     InboundMail,
     OutboxAttachment,
     ReportArchive,
     StoredBlob,
 )
-from shared.models.case import CaseStatus
 from shared.operations.audit import record
-
-#: Cases whose raw mail may go: nothing more will be done with them.
-FINISHED = (CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.SPAM)
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,8 @@ class PurgeResult:
 
 
 def _purgeable_mail(cutoff: datetime):
-    finished_case = select(Case.id).where(Case.status.in_(FINISHED))
+    # Cases whose raw mail may go: nothing more will be done with them.
+    finished_case = select(Case.id).where(Case.status.in_(CaseStatus.FINISHED))
     return select(InboundMail.id).where(
         InboundMail.received_at < cutoff,
         or_(InboundMail.case_id.is_(None), InboundMail.case_id.in_(finished_case)),

@@ -12,20 +12,34 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.i18n import N_
-from shared.models import Case, CaseStatus, NoticeItem, Office, RoutingRule, StaffUser
-from shared.operations import audit
-from shared.schemas.rule import RuleChoices, RuleFields, keyword_lines
+from shared.models import Case, CaseStatus, NoticeItem, RoutingRule, StaffUser
+from shared.operations import audit, offices
+from shared.operations.errors import StepRefused
+from shared.schemas.rule import RuleChoices, keyword_lines
 from shared.search import normalise
 
 #: Gap between neighbouring positions, so a rule can be slotted in by hand in the database.
 POSITION_STEP = 10
 #: How much of a case the preview shows when it has no subject.
 SUMMARY_CHARS = 60
+
+
+@dataclass
+class RuleFields:
+    """A rule's name, office and conditions, validated; codes not yet looked up."""
+
+    name: str
+    office: str
+    notice_item: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    #: One keyword per line, stripped, blank lines and repeats dropped.
+    keywords: str = ""
+    sender_domain: str | None = None
 
 
 # --- Matching ---------------------------------------------------------------------------
@@ -166,14 +180,12 @@ def explain(session: Session, case: Case) -> tuple[str, dict[str, str]]:
 
 def rule_choices(session: Session) -> RuleChoices:
     """The offices a rule may name (active ones) and the notice items it may test."""
-    offices = session.scalars(
-        select(Office).where(Office.active.is_(True)).order_by(Office.code)
-    ).all()
+    active = offices.active_offices(session)
     items = session.scalars(
         select(NoticeItem).order_by(NoticeItem.notice_id, NoticeItem.position, NoticeItem.id)
     ).all()
     return RuleChoices(
-        offices={office.code: office.name for office in offices},
+        offices={office.code: office.name for office in active},
         notice_items={item.code: item.title for item in items},
     )
 
@@ -271,16 +283,14 @@ def set_active(session: Session, rule: RoutingRule, active: bool, actor: StaffUs
 
 
 def _apply(session: Session, rule: RoutingRule, fields: RuleFields) -> None:
-    office = session.scalar(
-        select(Office).where(Office.code == fields.office, Office.active.is_(True))
-    )
+    office = offices.office_by_code(session, fields.office)
     if office is None:  # closed between the form's check and now
-        raise ValidationError({"office": [N_("Choose the office that answers.")]})
+        raise StepRefused(N_("Choose the office that answers."), "office")
     item = None
     if fields.notice_item is not None:
         item = session.scalar(select(NoticeItem).where(NoticeItem.code == fields.notice_item))
         if item is None:
-            raise ValidationError({"notice_item": [N_("Choose one of the listed items.")]})
+            raise StepRefused(N_("Choose one of the listed items."), "notice_item")
     rule.name = fields.name
     rule.office = office
     rule.notice_item = item
@@ -334,7 +344,7 @@ def preview(session: Session, fields: RuleFields, limit: int = 200) -> Preview:
     Nothing is saved: the rule is tried as typed, without being added to the session. Whether
     an earlier rule would catch a case first is not considered.
     """
-    office = session.scalar(select(Office).where(Office.code == fields.office))
+    office = offices.office_by_code(session, fields.office, active_only=False)
     item = None
     if fields.notice_item is not None:
         item = session.scalar(select(NoticeItem).where(NoticeItem.code == fields.notice_item))

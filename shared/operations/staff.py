@@ -1,12 +1,14 @@
-"""Staff accounts and API tokens."""
+"""What admins do to staff accounts: create (the command line) and invite, role and offices,
+deactivate, reset a password, send the link again. A member of staff's own signing in,
+password and tokens are :mod:`shared.operations.accounts`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -15,27 +17,13 @@ from shared.db import utcnow
 from shared.i18n import N_
 from shared.mail import staff as staff_mail
 from shared.mail.outbox import enqueue
-from shared.models import ApiToken, Office, Role, StaffInvitation, StaffUser
+from shared.models import Office, Role, StaffInvitation, StaffUser
 from shared.operations import audit
-from shared.schemas.staff import ROLES_WITH_OFFICES, Invitation, StaffAccess
-from shared.security import hash_secret, new_token, sha256_hex, verify_secret
-
-
-class StaffError(ValueError):
-    """A staff account cannot be created or changed as asked; the message says why.
-
-    ``message`` is the English text before its ``%(name)s`` placeholders are filled from
-    ``params``; where it is marked with ``N_``, a view shows it translated with
-    ``gettext(error.message, **error.params)``.
-    """
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
-
-MIN_PASSWORD_LENGTH = 10
+from shared.operations.accounts import MIN_PASSWORD_LENGTH
+from shared.operations.errors import StepRefused
+from shared.operations.offices import offices_by_code
+from shared.schemas.staff import ROLES_WITH_OFFICES
+from shared.security import hash_secret, new_token, sha256_hex
 
 
 def create_staff(
@@ -50,14 +38,16 @@ def create_staff(
 ) -> StaffUser:
     username = username.strip()
     if not username:
-        raise StaffError("the username is empty")
+        raise StepRefused("the username is empty")
     if role not in Role.ALL:
-        raise StaffError(f"unknown role {role!r}; one of {', '.join(Role.ALL)}")
+        raise StepRefused(f"unknown role {role!r}; one of {', '.join(Role.ALL)}")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise StepRefused(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
-        raise StaffError(f"the username {username!r} is taken")
-    offices = offices_by_code(session, office_codes)
+        raise StepRefused(f"the username {username!r} is taken")
+    offices, unknown = offices_by_code(session, office_codes, active_only=False)
+    if unknown:
+        raise StepRefused(f"unknown office {', '.join(sorted(unknown))}")
     user = StaffUser(
         username=username,
         role=role,
@@ -72,193 +62,25 @@ def create_staff(
     return user
 
 
-def offices_by_code(session: Session, codes: Iterable[str]) -> list[Office]:
-    codes = list(dict.fromkeys(codes))
-    if not codes:
-        return []
-    offices = session.scalars(select(Office).where(Office.code.in_(codes))).all()
-    missing = set(codes) - {office.code for office in offices}
-    if missing:
-        raise StaffError(f"unknown office {', '.join(sorted(missing))}")
-    return list(offices)
+@dataclass
+class StaffAccess:
+    """What a member of staff may do: a role and, for officers and reviewers, offices."""
+
+    role: str
+    offices: list[str] = field(default_factory=list)
 
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+@dataclass
+class Invitation(StaffAccess):
+    """A new member of staff: who they are, where the invitation goes, what they may do."""
 
+    username: str = ""
+    display_name: str = ""
+    email: str = ""
 
-class AccountLocked(Exception):
-    """Too many wrong passwords in a row; the account accepts none until ``until``."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(until)
-        self.until = until
-
-
-def authenticate_password(
-    session: Session, username: str, password: str, *, now: datetime | None = None
-) -> StaffUser | None:
-    """The user if the password is right. Wrong passwords are counted; after
-    MAX_FAILED_LOGINS in a row the account is locked for LOCKOUT, right password or not."""
-    now = now or utcnow()
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
-    if user is None or not user.active:
-        verify_secret(_NO_USER_HASH, password)  # the same time as for a real account
-        return None
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
-    if not verify_secret(user.password_hash, password):
-        _count_wrong_password(session, user, now)
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    audit.record(session, "staff.logged_in", actor=user)
-    return user
-
-
-def _count_wrong_password(session: Session, user: StaffUser, now: datetime) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.locked_until = now + LOCKOUT
-        user.failed_logins = 0
-        audit.record(session, "staff.locked_out", actor=user)
-
-
-_NO_USER_HASH = hash_secret(new_token())
-
-
-def change_password(
-    session: Session,
-    user: StaffUser,
-    current: str,
-    new: str,
-    confirm: str,
-    *,
-    now: datetime | None = None,
-) -> None:
-    """Replace the user's password with ``new``, given the ``current`` one.
-
-    A wrong current password counts towards the lock-out as a wrong login does, or a stolen
-    session could guess it without limit. It is counted before StaffError is raised, so the
-    caller commits even then: nothing else has changed.
-    """
-    now = now or utcnow()
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
-    if not verify_secret(user.password_hash, current):
-        _count_wrong_password(session, user, now)
-        session.flush()
-        raise StaffError(N_("The current password is wrong."))
-    check_new_password(new, confirm)
-    if new == current:
-        raise StaffError(N_("Choose a new password, not the current one."))
-    user.password_hash = hash_secret(new)
-    user.failed_logins = 0
-    session.flush()
-    audit.record(session, "staff.password_changed", actor=user)
-
-
-def check_new_password(new: str, confirm: str) -> None:
-    """The rules for a password someone chooses, on the account page or an invitation's."""
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise StaffError(
-            N_("The new password needs at least %(count)s characters."),
-            count=MIN_PASSWORD_LENGTH,
-        )
-    if new != confirm:
-        raise StaffError(N_("The new password and its confirmation differ."))
-
-
-def issue_token(session: Session, user: StaffUser, name: str = "") -> str:
-    """Create an API token and return it; only its hash is kept, so it is shown once."""
-    token = new_token()
-    session.add(ApiToken(staff_id=user.id, token_hash=sha256_hex(token), name=name))
-    session.flush()
-    audit.record(session, "staff.token_issued", actor=user, token_name=name)
-    return token
-
-
-#: The length of ``api_token.name``.
-MAX_TOKEN_NAME = 100
-
-
-def create_token(session: Session, user: StaffUser, name: str) -> str:
-    """A token a member of staff asks for on their account page; it needs a name, so that the
-    list of tokens says which one to revoke. Returned once, as :func:`issue_token` does."""
-    name = name.strip()
-    if not name:
-        raise StaffError(N_("Give the token a name, e.g. the program that will use it."))
-    if len(name) > MAX_TOKEN_NAME:
-        raise StaffError(
-            N_("Keep the token name to %(count)s characters or fewer."), count=MAX_TOKEN_NAME
-        )
-    return issue_token(session, user, name)
-
-
-def tokens_of(session: Session, user: StaffUser) -> list[ApiToken]:
-    """The user's own API tokens, revoked ones included, newest first."""
-    return list(
-        session.scalars(
-            select(ApiToken)
-            .where(ApiToken.staff_id == user.id)
-            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-        )
-    )
-
-
-def revoke_token(
-    session: Session,
-    user: StaffUser,
-    token_id: int,
-    *,
-    now: datetime | None = None,
-    actor: StaffUser | None = None,
-) -> ApiToken | None:
-    """Revoke one of the user's tokens (by the user, or by ``actor``, an admin); None if the
-    user has no token with this id. Revoking a revoked token changes nothing, so it keeps the
-    time it was first revoked."""
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.staff_id == user.id)
-    )
-    if token is None or token.revoked_at is not None:
-        return token
-    token.revoked_at = now or utcnow()
-    session.flush()
-    facts: dict[str, Any] = {"token_id": token.id, "token_name": token.name}
-    if actor is not None and actor.id != user.id:
-        facts["staff"] = user.username  # whose token an admin revoked
-    audit.record(session, "staff.token_revoked", actor=actor or user, **facts)
-    return token
-
-
-def user_for_token(session: Session, token: str) -> StaffUser | None:
-    row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == sha256_hex(token), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or not row.staff.active:
-        return None
-    row.last_used_at = utcnow()
-    return row.staff
-
-
-# --- What admins do to staff accounts ---------------------------------------------------------
 
 #: How long an invitation or password-reset link works.
 INVITATION_DAYS = 7
-
-
-class InvitationState:
-    """What a one-time link is, as the invitation page and an admin checking it see it."""
-
-    VALID = "valid"
-    USED = "used"
-    EXPIRED = "expired"
-    REPLACED = "replaced"  # a newer link was sent; this one stopped working then
-    INACTIVE = "inactive"  # the account was deactivated
-    UNKNOWN = "unknown"
 
 
 def staff_list(session: Session) -> list[StaffUser]:
@@ -268,6 +90,23 @@ def staff_list(session: Session) -> list[StaffUser]:
             select(StaffUser)
             .options(selectinload(StaffUser.offices))
             .order_by(StaffUser.active.desc(), StaffUser.username)
+        )
+    )
+
+
+def admins_with_mail(session: Session) -> list[StaffUser]:
+    """The active admins who have a mail address, oldest account first: whom the worker
+    tells when nobody else is named (the digest of overdue cases, the monthly report)."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(
+                StaffUser.role == Role.ADMIN,
+                StaffUser.active,
+                StaffUser.email.is_not(None),
+                StaffUser.email != "",
+            )
+            .order_by(StaffUser.id)
         )
     )
 
@@ -287,9 +126,7 @@ def invite(
     """A new account without a password, and a one-time link to set one, mailed through the
     outbox to the invitee."""
     if session.scalar(select(StaffUser.id).where(StaffUser.username == invitation.username)):
-        raise ValidationError(
-            {"username": [N_("This username is taken; choose another.")]}
-        ) from None
+        raise StepRefused(N_("This username is taken; choose another."), "username") from None
     _check_role_offices(invitation.role, invitation.offices)
     user = StaffUser(
         username=invitation.username,
@@ -304,9 +141,7 @@ def invite(
     try:
         session.flush()
     except IntegrityError:  # the same name added at the same moment: all is rolled back
-        raise ValidationError(
-            {"username": [N_("This username is taken; choose another.")]}
-        ) from None
+        raise StepRefused(N_("This username is taken; choose another."), "username") from None
     _mail_link(session, user, settings, reset=False, now=now)
     audit.record(
         session,
@@ -329,9 +164,9 @@ def resend_invitation(
 ) -> None:
     """A new link for someone who has not set their password yet; the old link stops working."""
     if not user.active:
-        raise StaffError(N_("The account is deactivated: reactivate it first."))
+        raise StepRefused(N_("The account is deactivated: reactivate it first."))
     if user.password_hash is not None:
-        raise StaffError(
+        raise StepRefused(
             N_("%(username)s has set a password already; reset it to send a new link."),
             username=user.username,
         )
@@ -352,9 +187,9 @@ def reset_password(
     session holds a tag of the password hash); a one-time link to set a new one is mailed.
     API tokens stay: revoke them separately if they may be compromised too."""
     if user.id == actor.id:
-        raise StaffError(N_("Change your own password on your account page."))
+        raise StepRefused(N_("Change your own password on your account page."))
     if not user.active:
-        raise StaffError(N_("The account is deactivated: reactivate it first."))
+        raise StepRefused(N_("The account is deactivated: reactivate it first."))
     _require_email(user)
     user.password_hash = None
     user.failed_logins = 0
@@ -405,74 +240,11 @@ def set_active(session: Session, user: StaffUser, active: bool, actor: StaffUser
     if not active and user.role == Role.ADMIN:
         _keep_an_admin(session, user, actor, demote=False)
     elif not active and user.id == actor.id:
-        raise StaffError(N_("You cannot deactivate your own account."))
+        raise StepRefused(N_("You cannot deactivate your own account."))
     user.active = active
     session.flush()
     action = "staff.reactivated" if active else "staff.deactivated"
     audit.record(session, action, actor=actor, staff=user.username)
-
-
-def invitation_state(
-    session: Session, token: str, *, now: datetime | None = None
-) -> tuple[str, StaffUser | None]:
-    """What the link with ``token`` is (an :class:`InvitationState`), and whose."""
-    now = now or utcnow()
-    invitation = session.scalar(
-        select(StaffInvitation).where(StaffInvitation.token_hash == sha256_hex(token))
-    )
-    if invitation is None:
-        return InvitationState.UNKNOWN, None
-    user = session.get(StaffUser, invitation.staff_id)
-    if invitation.used_at is not None:
-        return InvitationState.USED, user
-    newer = session.scalar(
-        select(StaffInvitation.id).where(
-            StaffInvitation.staff_id == invitation.staff_id, StaffInvitation.id > invitation.id
-        )
-    )
-    if newer is not None:
-        return InvitationState.REPLACED, user
-    if invitation.expires_at <= now:
-        return InvitationState.EXPIRED, user
-    if user is None or not user.active:
-        return InvitationState.INACTIVE, user
-    return InvitationState.VALID, user
-
-
-class InvitationInvalid(Exception):
-    """The link is unknown, used, expired, replaced, or its account deactivated."""
-
-
-def accept_invitation(
-    session: Session, token: str, password: str, confirm: str, *, now: datetime | None = None
-) -> StaffUser:
-    """Set the password through a one-time link and use the link up; returns the user, who
-    may now log in. The link is claimed by a conditional update, so of two requests racing
-    with the same link only one sets a password."""
-    now = now or utcnow()
-    state, user = invitation_state(session, token, now=now)
-    if state != InvitationState.VALID or user is None:
-        raise InvitationInvalid(state)
-    check_new_password(password, confirm)
-    claimed = session.execute(
-        update(StaffInvitation)
-        .where(
-            StaffInvitation.token_hash == sha256_hex(token),
-            StaffInvitation.used_at.is_(None),
-            StaffInvitation.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        raise InvitationInvalid(InvitationState.USED)
-    user.password_hash = hash_secret(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    session.flush()
-    audit.record(session, "staff.invitation_accepted", actor=user)
-    return user
 
 
 def _mail_link(
@@ -514,32 +286,23 @@ def _mail_link(
 
 def _require_email(user: StaffUser) -> None:
     if not user.email:
-        raise StaffError(
+        raise StepRefused(
             N_("%(username)s has no mail address to send the link to."), username=user.username
         )
 
 
 def _check_role_offices(role: str, offices: Iterable[str]) -> None:
     if role not in Role.ALL:
-        raise StaffError(N_("Choose a role."))
+        raise StepRefused(N_("Choose a role."))
     if role in ROLES_WITH_OFFICES and not list(offices):
-        raise ValidationError({"offices": [N_("Officers and reviewers need at least one office.")]})
+        raise StepRefused(N_("Officers and reviewers need at least one office."), "offices")
 
 
 def _active_offices(session: Session, codes: Iterable[str]) -> list[Office]:
-    codes = list(dict.fromkeys(codes))
-    if not codes:
-        return []
-    offices = list(
-        session.scalars(
-            select(Office)
-            .where(Office.code.in_(codes), Office.active.is_(True))
-            .order_by(Office.code)
-        )
-    )
-    if len(offices) != len(codes):  # one was merged away since the form was shown
-        raise ValidationError({"offices": [N_("Choose offices from the list.")]})
-    return offices
+    found, unknown = offices_by_code(session, codes)
+    if unknown:  # one was merged away since the form was shown
+        raise StepRefused(N_("Choose offices from the list."), "offices")
+    return sorted(found, key=lambda office: office.code)
 
 
 def _keep_an_admin(session: Session, user: StaffUser, actor: StaffUser, *, demote: bool) -> None:
@@ -548,14 +311,14 @@ def _keep_an_admin(session: Session, user: StaffUser, actor: StaffUser, *, demot
     cannot leave none."""
     if user.id == actor.id:
         if demote:
-            raise StaffError(N_("You cannot take the administrator role from yourself."))
-        raise StaffError(N_("You cannot deactivate your own account."))
+            raise StepRefused(N_("You cannot take the administrator role from yourself."))
+        raise StepRefused(N_("You cannot deactivate your own account."))
     admins = session.scalars(
         select(StaffUser.id)
         .where(StaffUser.role == Role.ADMIN, StaffUser.active.is_(True))
         .with_for_update()
     ).all()
     if user.active and len(admins) <= 1:
-        raise StaffError(
+        raise StepRefused(
             N_("%(username)s is the last active administrator."), username=user.username
         )

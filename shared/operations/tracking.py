@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,9 @@ from shared.i18n import N_
 from shared.mail import builders
 from shared.mail.outbox import enqueue
 from shared.models import Case, CaseStatus, Message, MessageKind, Rating, RatingValue
-from shared.operations import audit, deadlines
+from shared.operations import audit, deadlines, lifecycle
+from shared.operations.errors import StepRefused
+from shared.operations.lifecycle import Step
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,7 @@ def rate(
     case; unsatisfied reopens it for re-handling (重办) with a new deadline, and the office is
     told by mail."""
     if not can_rate(session, case):
-        raise ValidationError(
-            {"rating": [N_("You can rate the answer once it has been sent, once.")]}
-        )
+        raise StepRefused(N_("You can rate the answer once it has been sent, once."), "rating")
     now = now or utcnow()
     rating = Rating(case_id=case.id, value=value, comment=comment or "", created_at=now)
     session.add(rating)
@@ -124,24 +123,21 @@ def close_unrated(session: Session, *, now: datetime | None = None) -> int:
 
 
 def _reopen(session: Session, case: Case, settings: Mapping[str, Any], now: datetime) -> None:
-    case.status = CaseStatus.ASSIGNED if case.office_id else CaseStatus.RECEIVED
     case.reopened_count += 1
     case.reply_due = deadlines.rehandling_due(session, case, now)
-    audit.case_step(session, case, "reopened", actor_kind="citizen", count=case.reopened_count)
+    lifecycle.take(session, case, Step.REOPEN, actor_kind="citizen", count=case.reopened_count)
     if case.office is not None and case.office.email:
         enqueue(session, builders.reopened_notice(case, settings), settings, case=case)
 
 
 def _close(session: Session, case: Case, why: str, now: datetime) -> None:
-    case.status = CaseStatus.CLOSED
-    case.closed_at = now
-    audit.case_step(session, case, "closed", actor_kind="system", why=why)
+    lifecycle.take(session, case, Step.CLOSE, actor_kind="system", now=now, why=why)
 
 
 def add_information(session: Session, case: Case, body: str) -> Message:
     """The citizen adds to their own comment; it joins the thread for the office to read."""
     if case.status in (CaseStatus.SPAM,):
-        raise ValidationError({"body": [N_("This comment can no longer be added to.")]})
+        raise StepRefused(N_("This comment can no longer be added to."), "body")
     message = Message(case_id=case.id, kind=MessageKind.INBOUND, body=body)
     session.add(message)
     session.flush()

@@ -1,9 +1,23 @@
-"""The monthly report, rendered: json, csv, xlsx, html and pdf from the dict of
-``shared.operations.reports.monthly_report``.
+"""The monthly report: its figures, its files, its archive and its mail. One module a concern:
 
-Every format draws the same tables (:mod:`shared.reports.tables`) and the same charts
-(:mod:`shared.reports.charts`). Rendering needs no Flask request: the language is given
-explicitly and the labels come from the project's catalogue directly.
+- :mod:`~shared.reports.months`: Asia/Shanghai months (parse ``YYYY-MM``, the current and the
+  last completed month, a month as an instant range);
+- :mod:`~shared.reports.figures`: :func:`monthly_report`, every figure counted in SQL, as a
+  JSON-ready dict (with the comparison to earlier months);
+- :mod:`~shared.reports.words`: the month's most frequent words (jieba);
+- :mod:`~shared.reports.definitions`: what each figure counts, in words (``definitions``);
+- :mod:`~shared.reports.scope`: whose report (the department, one office, their own offices);
+- :mod:`~shared.reports.archive`: the report as staff get it, a completed month from the
+  archive (the same bytes ever after), the month in progress live;
+- :mod:`~shared.reports.schedule`: the mail on the 1st (and ``minyi report --send``);
+- the formats, here: json, csv, xlsx, html and pdf rendered from the figures' dict by
+  :func:`render`. Every format draws the same tables (:mod:`~shared.reports.tables`) and the
+  same charts (:mod:`~shared.reports.charts`); ``csvfile``, ``workbook``, ``page`` and ``pdf``
+  write them. Rendering needs no Flask request: the language is given explicitly and the
+  labels come from the project's catalogue directly.
+
+The figures import nothing from the files and the files nothing from the figures: a format
+reads only the dict.
 """
 
 from __future__ import annotations

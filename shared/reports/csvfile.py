@@ -13,8 +13,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from shared.db import SHANGHAI
 from shared.reports import tables
-from shared.reports.tables import SHANGHAI, Change, Percent, Points
+from shared.reports.tables import Change, Percent, Points
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTCollection
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
 
@@ -73,8 +74,6 @@ def _face(path: Path) -> int:
     """In a font collection, the Simplified Chinese face (Noto CJK puts Japanese first)."""
     if path.suffix.lower() not in (".ttc", ".otc"):
         return 0
-    from fontTools.ttLib import TTCollection
-
     with TTCollection(str(path), lazy=True) as collection:
         for index, face in enumerate(collection.fonts):
             name = face["name"].getDebugName(4) or ""

@@ -172,7 +172,7 @@ CATEGORIES = {
     "none": N_("No category"),
 }
 
-#: How the report tells a case's state at month end (shared.operations.reports).
+#: How the report tells a case's state at month end (shared.reports.figures).
 MONTH_END_STATUSES = {
     "waiting": N_("Not yet accepted"),
     "in_progress": N_("Being handled"),

@@ -18,9 +18,10 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from shared.db import SHANGHAI
 from shared.reports import tables
 from shared.reports.charts import RECEIVED_COLOUR, REPLIED_COLOUR
-from shared.reports.tables import SHANGHAI, Change, Percent, Points, Table, translator
+from shared.reports.tables import Change, Percent, Points, Table, translator
 
 #: Beyond this many rows the workbook is written row by row (xlsxwriter's constant_memory).
 CONSTANT_MEMORY_ROWS = 200_000

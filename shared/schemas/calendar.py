@@ -17,10 +17,9 @@ from datetime import date, timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load
 
-from shared.i18n import N_
-from shared.operations.calendar import OfficialDay
+from shared.i18n import N_, Formatted
+from shared.models.calendar import OfficialDay
 from shared.schemas.fields import Text
-from shared.schemas.formatted import Formatted
 
 #: Enough for any year's exceptions several times over.
 LINES_MAX = 400

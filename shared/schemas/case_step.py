@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
 from shared.i18n import N_
-from shared.operations.cases import NOTE_MAX
-from shared.operations.errors import REASON_MAX
 from shared.schemas.fields import Line, Text
+
+#: The longest reason staff may give for a step (a transfer, a refusal, an extension...).
+REASON_MAX = 1000
+#: The longest internal note.
+NOTE_MAX = 5000
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
@@ -49,43 +49,6 @@ class NoticeChoices:
 
     offices: dict[str, str]
     taken_codes: frozenset[str] = frozenset()
-
-
-@dataclass
-class ItemRow:
-    """One item row, validated; ``id`` is None for a new item."""
-
-    id: int | None
-    code: str | None
-    area: str
-    title: str
-    description: str
-    office: str
-    position: int | None
-    #: Take the item off the notice: retired when cases refer to it, else deleted.
-    remove: bool = False
-    #: Its place among the rows of the form, so that equal positions keep the form's order.
-    row: int = 0
-
-
-@dataclass
-class NoticeFields:
-    """A notice as typed, validated; offices and existing items not yet looked up."""
-
-    title: str
-    issuer: str
-    issued_on: date | None = None
-    summary: str = ""
-    body: str = ""
-    invites_web: bool = False
-    contact_phone: str | None = None
-    contact_email: str | None = None
-    postal_address: str | None = None
-    postcode: str | None = None
-    #: UTC; typed in Asia/Shanghai time.
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    items: list[ItemRow] = field(default_factory=list)
 
 
 class ShanghaiLocalDateTime(fields.Field):
@@ -179,20 +142,21 @@ class ItemRowSchema(BlankIsAbsent, Schema):
             raise ValidationError(errors)
 
     @post_load
-    def _make_row(self, data: dict, **_kwargs) -> ItemRow | None:
+    def _make_row(self, data: dict, **_kwargs) -> dict[str, Any] | None:
+        """The fields of an ``ItemRow`` (None: a blank new row)."""
         if _blank(data):
             return None
         code = data.get("code")
-        return ItemRow(
-            id=data.get("id"),
-            code=code.upper() if code else None,
-            area=data.get("area") or "",
-            title=data.get("title") or "",
-            description=data.get("description") or "",
-            office=data.get("office") or "",
-            position=data.get("position"),
-            remove=bool(data.get("remove")),
-        )
+        return {
+            "id": data.get("id"),
+            "code": code.upper() if code else None,
+            "area": data.get("area") or "",
+            "title": data.get("title") or "",
+            "description": data.get("description") or "",
+            "office": data.get("office") or "",
+            "position": data.get("position"),
+            "remove": bool(data.get("remove")),
+        }
 
 
 def _blank(row: Mapping[str, Any]) -> bool:
@@ -207,12 +171,12 @@ class ItemRows(fields.Field):
     :class:`ItemRowSchema`, errors by row number; then the codes: each at most once in the
     form, and none that another notice uses. Blank new rows are dropped."""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> list[ItemRow]:
+    def _deserialize(self, value, attr, data, **kwargs) -> list[dict[str, Any]]:
         if not isinstance(value, list) or len(value) > MAX_ROWS:
             raise ValidationError(N_("The form is out of date: open the notice again."))
         choices: NoticeChoices = self.parent.choices
         row_schema = ItemRowSchema(choices)
-        rows: list[ItemRow] = []
+        rows: list[dict[str, Any]] = []
         errors: dict[int, Any] = {}
         for number, raw in enumerate(value):
             try:
@@ -221,21 +185,21 @@ class ItemRows(fields.Field):
                 errors[number] = error.normalized_messages()
                 continue
             if row is not None:
-                row.row = number
+                row["row"] = number
                 rows.append(row)
         seen: set[str] = set()
         for row in rows:
-            if row.code is None:
+            if row["code"] is None:
                 continue
-            if row.code in choices.taken_codes:
-                errors.setdefault(row.row, {})["code"] = [
+            if row["code"] in choices.taken_codes:
+                errors.setdefault(row["row"], {})["code"] = [
                     N_("Another notice already uses this code.")
                 ]
-            elif row.code in seen:
-                errors.setdefault(row.row, {})["code"] = [
+            elif row["code"] in seen:
+                errors.setdefault(row["row"], {})["code"] = [
                     N_("Two items of this notice have this code.")
                 ]
-            seen.add(row.code)
+            seen.add(row["code"])
         if errors:
             raise ValidationError(errors)
         return rows
@@ -315,10 +279,11 @@ class NoticeInputSchema(BlankIsAbsent, Schema):
             raise ValidationError(N_("The comment period must close after it opens."), "closes_at")
 
     @post_load
-    def _make_fields(self, data: dict, **_kwargs) -> NoticeFields:
+    def _normalise(self, data: dict, **_kwargs) -> dict[str, Any]:
+        """The fields of ``NoticeFields``, which the notice operations take."""
         for name in ("summary", "body"):
             data[name] = data.get(name) or ""
-        return NoticeFields(**data)
+        return data
 
 
 def form_data(form: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ office another is merged into."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
@@ -24,16 +23,6 @@ _REQUIRED = {
     "null": N_("This field is required."),
     "invalid": N_("Enter text."),
 }
-
-
-@dataclass
-class OfficeFields:
-    """What an admin may change of an office; ``code`` only when it is created."""
-
-    name: str
-    email: str | None = None
-    review_levels: int = 1
-    code: str | None = None
 
 
 class OfficeEditSchema(BlankIsAbsent, Schema):
@@ -75,10 +64,11 @@ class OfficeEditSchema(BlankIsAbsent, Schema):
     )
 
     @post_load
-    def _make_fields(self, data: dict, **_kwargs) -> OfficeFields:
+    def _normalise(self, data: dict, **_kwargs) -> dict:
+        """The fields of ``OfficeFields``, which the office operations take."""
         email = data.get("email")
         data["email"] = email.lower() if email else None
-        return OfficeFields(**data)
+        return data
 
 
 class OfficeCreateSchema(OfficeEditSchema):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.i18n import N_
-from shared.operations.publication import COMMENT_MAX
 from shared.schemas.fields import Line, Text
 
+#: The longest public version of a comment (the same limit as the comment itself).
+COMMENT_MAX = 5000
 QUERY_MAX = 100
 #: Row ids fit PostgreSQL's integer: a forged 10^30 must not reach SQL.
 _ID = validate.Range(min=1, max=2**31 - 1, error=N_("Choose one of the listed notices."))

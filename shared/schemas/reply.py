@@ -6,10 +6,11 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from shared.i18n import N_
 from shared.models import ReplyKind, ReplyState
-from shared.operations.replies import BODY_MAX
 from shared.schemas.case import ShanghaiDateTime
 from shared.schemas.fields import Text, non_blank
 
+#: The longest reply (and reply template).
+BODY_MAX = 20_000
 _LENGTH = validate.Length(max=BODY_MAX, error=N_("Keep the text to 20000 characters or fewer."))
 _BOOLEAN = {"invalid": N_("Choose yes or no.")}
 

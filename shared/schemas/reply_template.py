@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import string
+from collections.abc import Collection
+from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
-from shared.i18n import LANGUAGES, N_
+from shared.i18n import LANGUAGES, N_, Formatted
 from shared.models import ReplyKind
-from shared.operations.replies import BODY_MAX
-from shared.operations.reply_templates import (
-    KINDS,
-    TemplateTextError,
-    allowed_variables,
-    check_text,
-)
 from shared.schemas.fields import Line, Text, non_blank
-from shared.schemas.formatted import Formatted
+from shared.schemas.reply import BODY_MAX
 
 NAME_MAX = 200
 
@@ -27,16 +22,9 @@ _REQUIRED = {
 }
 
 
-@dataclass
-class TemplateFields:
-    name: str
-    kind: str
-    language: str
-    body: str
-
-
 class TemplateInputSchema(Schema):
-    """The template form."""
+    """The template form: the fields of ``TemplateFields``. The variables a text may name are
+    given when the schema is made."""
 
     class Meta:
         # The form also carries its CSRF token, the button pressed and the preview's case.
@@ -53,7 +41,9 @@ class TemplateInputSchema(Schema):
     kind = fields.String(
         load_default=ReplyKind.OTHER,
         error_messages={"invalid": N_("Choose one of the listed kinds of reply.")},
-        validate=validate.OneOf(KINDS, error=N_("Choose one of the listed kinds of reply.")),
+        validate=validate.OneOf(
+            ReplyKind.ALL, error=N_("Choose one of the listed kinds of reply.")
+        ),
     )
     language = fields.String(
         load_default="zh",
@@ -69,34 +59,47 @@ class TemplateInputSchema(Schema):
         ],
     )
 
+    def __init__(self, variables: Collection[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.variables = variables
+
     @validates("body")
     def _known_variables(self, value: str, **_kwargs) -> None:
-        try:
-            check_text(value)
-        except TemplateTextError as error:
-            if error.unknown:
-                raise ValidationError(
-                    Formatted(
-                        N_(
-                            "Unknown variable: %(unknown)s. The variables allowed are: %(allowed)s."
-                        ),
-                        unknown=", ".join(error.unknown),
-                        allowed=allowed_variables(),
-                    )
-                ) from None
-            raise ValidationError(
-                Formatted(
-                    N_(
-                        "The braces do not match: every { needs its }, and a brace meant as text "
-                        "is written twice ({{ or }}). The variables allowed are: %(allowed)s."
-                    ),
-                    allowed=allowed_variables(),
-                )
-            ) from None
+        problem = text_problem(value, self.variables)
+        if problem is not None:
+            raise ValidationError(problem)
 
-    @post_load
-    def _make_fields(self, data: dict, **_kwargs) -> TemplateFields:
-        return TemplateFields(**data)
+
+def text_problem(body: str, variables: Collection[str]) -> Formatted | None:
+    """What is wrong with a template's text, or None: every ``{...}`` must be one of
+    ``variables``, written plainly (no ``!r``, ``:>10``, ``.attribute`` or ``[index]``);
+    ``{{`` and ``}}`` stand for a brace itself."""
+    allowed = ", ".join("{" + name + "}" for name in variables)
+    try:
+        parsed = list(string.Formatter().parse(body))
+    except ValueError:
+        return Formatted(
+            N_(
+                "The braces do not match: every { needs its }, and a brace meant as text "
+                "is written twice ({{ or }}). The variables allowed are: %(allowed)s."
+            ),
+            allowed=allowed,
+        )
+    unknown = []
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        written = "{" + field + (f"!{conversion}" if conversion else "")
+        written += (f":{spec}" if spec else "") + "}"
+        if field not in variables or spec or conversion:
+            unknown.append(written)
+    if unknown:
+        return Formatted(
+            N_("Unknown variable: %(unknown)s. The variables allowed are: %(allowed)s."),
+            unknown=", ".join(dict.fromkeys(unknown)),
+            allowed=allowed,
+        )
+    return None
 
 
 class PreviewInputSchema(Schema):
@@ -129,6 +132,5 @@ class TemplateFormSchema(Schema):
     body = fields.String()
 
 
-template_input = TemplateInputSchema()
 preview_input = PreviewInputSchema()
 template_form_output = TemplateFormSchema()

@@ -42,20 +42,6 @@ class RuleChoices:
     notice_items: dict[str, str]
 
 
-@dataclass
-class RuleFields:
-    """A rule's name, office and conditions, validated; codes not yet looked up."""
-
-    name: str
-    office: str
-    notice_item: str | None = None
-    category: str | None = None
-    channel: str | None = None
-    #: One keyword per line, stripped, blank lines and repeats dropped.
-    keywords: str = ""
-    sender_domain: str | None = None
-
-
 class RuleInputSchema(BlankIsAbsent, Schema):
     """The rule form. Which offices and items exist is given when the schema is made."""
 
@@ -141,11 +127,12 @@ class RuleInputSchema(BlankIsAbsent, Schema):
             )
 
     @post_load
-    def _make_fields(self, data: dict, **_kwargs) -> RuleFields:
+    def _normalise(self, data: dict, **_kwargs) -> dict:
+        """The fields of ``RuleFields``, which the routing rules' operations take."""
         domain = data.get("sender_domain")
         data["sender_domain"] = domain.lower().lstrip(".") if domain else None
         data["keywords"] = "\n".join(keyword_lines(data.get("keywords") or ""))
-        return RuleFields(**data)
+        return data
 
 
 def keyword_lines(text: str) -> list[str]:

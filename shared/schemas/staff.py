@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import (
@@ -44,23 +43,6 @@ _ROLE = {
 _OFFICES = {"invalid": N_("Choose offices from the list.")}
 
 
-@dataclass
-class StaffAccess:
-    """What a member of staff may do: a role and, for officers and reviewers, offices."""
-
-    role: str
-    offices: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Invitation(StaffAccess):
-    """A new member of staff: who they are, where the invitation goes, what they may do."""
-
-    username: str = ""
-    display_name: str = ""
-    email: str = ""
-
-
 class StaffAccessSchema(Schema):
     """Role and offices. Which offices may be chosen (the active ones) is given when the
     schema is made."""
@@ -92,8 +74,10 @@ class StaffAccessSchema(Schema):
             raise ValidationError(N_("Officers and reviewers need at least one office."), "offices")
 
     @post_load
-    def _make_access(self, data: dict, **_kwargs) -> StaffAccess:
-        return StaffAccess(role=data["role"], offices=list(dict.fromkeys(data["offices"])))
+    def _normalise(self, data: dict, **_kwargs) -> dict[str, Any]:
+        """The fields of ``StaffAccess`` (of ``Invitation`` for the invitation form), each
+        office once."""
+        return {**data, "offices": list(dict.fromkeys(data["offices"]))}
 
 
 class InvitationSchema(StaffAccessSchema):
@@ -134,16 +118,6 @@ class InvitationSchema(StaffAccessSchema):
             validate.Email(error=N_("Enter a mail address such as wang.li@example.cn.")),
         ],
     )
-
-    @post_load
-    def _make_access(self, data: dict, **_kwargs) -> Invitation:
-        return Invitation(
-            role=data["role"],
-            offices=list(dict.fromkeys(data["offices"])),
-            username=data["username"],
-            display_name=data["display_name"],
-            email=data["email"],
-        )
 
 
 def form_values(form: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from marshmallow import (
@@ -17,7 +16,6 @@ from marshmallow import (
     validates_schema,
 )
 
-from shared.attachments import Upload
 from shared.db import SHANGHAI
 from shared.i18n import N_
 from shared.models import Category, Channel
@@ -25,35 +23,8 @@ from shared.schemas.fields import BlankIsAbsent, Line, Text, non_blank
 
 BODY_MAX = 5000
 SUBJECT_MAX = 200
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
-
-
-@dataclass
-class Submission:
-    """What :func:`shared.operations.intake.receive` takes, from any channel."""
-
-    body: str
-    channel: str = Channel.WEB
-    subject: str = ""
-    category: str | None = None
-    notice_item: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    address: str | None = None
-    anonymous: bool = False
-    confidential: bool = False
-    publish_consent: bool = False
-    received_at: datetime | None = None
-    language: str = "zh"
-    #: The notice the comment was written on, when the channel knows it and no item was chosen.
-    notice_id: int | None = None
-    idempotency_key: str | None = None
-    #: Staff member who registered a phone call, letter or visit.
-    registered_by_id: int | None = None
-    channel_details: dict = field(default_factory=dict)
-    #: Files checked by :mod:`shared.attachments`; they belong to the first message.
-    attachments: list[Upload] = field(default_factory=list)
+#: A phone number as people write one (the OpenAPI document publishes it as the pattern).
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
 
 
 # The messages of marshmallow's own checks, in words a citizen understands.
@@ -125,7 +96,7 @@ class FeedbackInputSchema(BlankIsAbsent, Schema):
 
     @validates("phone")
     def _phone(self, value: str | None, **_kwargs) -> None:
-        if value and not _PHONE.match(value):
+        if value and not PHONE_PATTERN.match(value):
             raise ValidationError(N_("Enter a phone number of digits, e.g. 0932-5552740."))
 
     @validates("email")
@@ -146,9 +117,10 @@ class FeedbackInputSchema(BlankIsAbsent, Schema):
             )
 
     @post_load
-    def _make_submission(self, data: dict, **_kwargs) -> Submission:
+    def _normalise(self, data: dict, **_kwargs) -> dict:
+        """The fields of ``Submission``, which ``intake.receive`` takes."""
         data["subject"] = data.get("subject") or ""
-        return Submission(**data)
+        return data
 
 
 class StaffCaseInputSchema(FeedbackInputSchema):
@@ -171,10 +143,10 @@ class StaffCaseInputSchema(FeedbackInputSchema):
             raise ValidationError(N_("The date received cannot be in the future."))
 
     @post_load
-    def _make_submission(self, data: dict, **kwargs) -> Submission:
+    def _normalise(self, data: dict, **kwargs) -> dict:
         if data.get("received_at"):
             data["received_at"] = as_utc(data["received_at"])
-        return super()._make_submission(data, **kwargs)
+        return super()._normalise(data, **kwargs)
 
 
 def as_utc(value: datetime) -> datetime:

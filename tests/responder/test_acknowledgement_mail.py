@@ -72,7 +72,9 @@ def test_no_email_no_mail(db, demo):
 
 def test_mail_is_only_written_if_the_case_is(db, demo):
     """If the transaction fails after the case was received, neither case nor mail remains."""
-    submission = feedback_input.load({"body": "会回滚", "email": "r@example.cn"})
+    submission = intake.Submission(
+        **feedback_input.load({"body": "会回滚", "email": "r@example.cn"})
+    )
     with pytest.raises(RuntimeError), db.transaction() as session:
         intake.receive(session, submission, settings=SETTINGS)
         session.flush()

@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 from shared.db import Database
 from shared.mail import builders
 from shared.models import Case, Office, OutboxEmail, ReminderDigest, StaffUser
-from shared.operations import reminders, report_archive
+from shared.operations import reminders
 from shared.operations.calendar import import_official_calendar
+from shared.reports import schedule
 from tests.factories import make_case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -100,7 +101,7 @@ def scene(db) -> dict[str, str]:
 def no_monthly_report(monkeypatch):
     """The worker would also mail September's report in October: its own tests are in
     tests/responder/test_report_schedule.py; here the mail is the reminders alone."""
-    monkeypatch.setattr(report_archive, "send_scheduled_report", lambda *args, **kwargs: 0)
+    monkeypatch.setattr(schedule, "send_scheduled_report", lambda *args, **kwargs: 0)
 
 
 @pytest.fixture

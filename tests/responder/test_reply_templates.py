@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.models import AuditEvent, ReplyTemplate
-from shared.operations import replies
+from shared.operations import reply_templates
 from shared.operations.reply_templates import VARIABLES
 from tests.conftest import case_by_number, csrf_token
 from tests.factories import log_in, make_case, make_staff
@@ -77,7 +77,7 @@ def test_a_new_template_is_saved_audited_and_offered_to_the_composer(db, admin):
     (event,) = _events(db, "template.created")
     assert event.detail["template"] == template.id and event.actor_id is not None
     with db.session() as session:
-        assert template.id in [t.id for t in replies.templates_for(session, "zh")]
+        assert template.id in [t.id for t in reply_templates.templates_for(session, "zh")]
 
 
 def test_an_unknown_variable_is_refused_with_the_allowed_ones_listed(db, admin):
@@ -153,10 +153,10 @@ def test_switching_off_and_on_takes_it_out_of_the_composer_and_back(db, admin):
     ).group(0)
     assert "Inactive" in row and "Reactivate" in row
     with db.session() as session:
-        assert template.id not in [t.id for t in replies.templates_for(session, "zh")]
+        assert template.id not in [t.id for t in reply_templates.templates_for(session, "zh")]
     _post(admin, f"/admin/templates/{template.id}/active", active="1")
     with db.session() as session:
-        assert template.id in [t.id for t in replies.templates_for(session, "zh")]
+        assert template.id in [t.id for t in reply_templates.templates_for(session, "zh")]
     assert len(_events(db, "template.deactivated")) == len(_events(db, "template.reactivated")) == 1
     assert _count(db) == 4  # nothing is ever deleted
 
@@ -222,5 +222,5 @@ def test_every_listed_variable_is_filled_in(db, demo):
 
         case = session.scalar(select(Case).where(Case.tracking_number == number))
         user = session.scalar(select(StaffUser).where(StaffUser.username == "boss"))
-        filled = replies.fill_template(body, case, user)
+        filled = reply_templates.fill_template(body, case, user)
     assert "{" not in filled and "赵六|" in filled and number in filled

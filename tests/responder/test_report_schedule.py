@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 import shared.reports
 from shared.models import OutboxEmail, ReportArchive
-from shared.operations import report_archive
+from shared.reports import archive
 from tests.factories import queue_outbox
 from tests.report_helpers import FINANCE_BODY, MARKER, office_case, shanghai
 
@@ -176,7 +176,7 @@ def test_no_recipients_archives_and_mails_nobody(db, november, make_worker):
     # Later passes (every few seconds) find it archived and read none of the files again.
     with (
         time_machine.travel(shanghai(2026, 12, 1, 8, 5), tick=False),
-        patch.object(report_archive, "report_file", wraps=report_archive.report_file) as read,
+        patch.object(archive, "report_file", wraps=archive.report_file) as read,
     ):
         make_worker(None).run_once()
     assert read.call_count == 0

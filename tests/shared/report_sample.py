@@ -1,4 +1,4 @@
-"""Monthly report dicts shaped exactly as ``shared.operations.reports.monthly_report`` returns
+"""Monthly report dicts shaped exactly as ``shared.reports.figures.monthly_report`` returns
 them, for testing the renderers without a database: a busy October 2026 for the county
 propaganda department, and a month in which nothing happened."""
 

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from shared.models import AuditEvent, CalendarDay
 from shared.operations.calendar import (
-    CalendarError,
     days_of,
     has_calendar,
     import_official_calendar,
@@ -22,6 +21,7 @@ from shared.operations.calendar import (
     official_years,
     working_days_between,
 )
+from shared.operations.errors import StepRefused
 
 MINYI = str(Path(sys.executable).with_name("minyi"))
 
@@ -96,7 +96,7 @@ def test_unknown_year_is_a_clear_error_and_changes_nothing(db):
     unknown = official_years().stop
     with db.transaction() as session:
         session.add(CalendarDay(day=date(unknown, 1, 1), is_workday=False, name="元旦"))
-    refused = pytest.raises(CalendarError, match=f"calendar of {unknown} is not known")
+    refused = pytest.raises(StepRefused, match=f"calendar of {unknown} is not known")
     with refused, db.transaction() as session:
         import_official_calendar(session, unknown)
     assert _days(db, unknown) == {date(unknown, 1, 1): (False, "元旦")}

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from shared.models import AuditEvent, Case, DeadlinePolicy, Message, Office, StaffUser
 from shared.operations import deadlines
 from shared.operations.calendar import import_official_calendar
-from shared.operations.deadlines import Clock, DeadlineError, NotAllowed
+from shared.operations.deadlines import Clock
+from shared.operations.errors import NotAllowed, StepRefused
 from tests.factories import make_case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -242,7 +243,7 @@ def test_extension_is_requested_then_approved_and_moves_the_answer_deadline(db, 
 def test_extension_is_at_most_30_days_with_a_reason(db, staff, days, reason, field):
     """31 days, no days, or no reason: refused, nothing recorded."""
     case_id = assigned_case(db, shanghai(2025, 9, 26, 10, 0))
-    with pytest.raises(DeadlineError) as refused:
+    with pytest.raises(StepRefused) as refused:
         act(db, "officer", case_id, deadlines.request_extension, days, reason)
     assert refused.value.field == field
     with db.session() as session:
@@ -253,12 +254,12 @@ def test_only_one_extension_per_case(db, staff):
     """A second request is refused while the first waits, and after it was granted."""
     case_id = assigned_case(db, shanghai(2025, 9, 26, 10, 0))
     act(db, "officer", case_id, deadlines.request_extension, 10, "情况复杂")
-    with pytest.raises(DeadlineError, match="already waits"):
+    with pytest.raises(StepRefused, match="already waits"):
         act(db, "officer", case_id, deadlines.request_extension, 5, "再延")
     act(db, "admin", case_id, deadlines.approve_extension)
-    with pytest.raises(DeadlineError, match="already been extended once"):
+    with pytest.raises(StepRefused, match="already been extended once"):
         act(db, "officer", case_id, deadlines.request_extension, 5, "再延")
-    with pytest.raises(DeadlineError, match="No extension"):
+    with pytest.raises(StepRefused, match="No extension"):
         act(db, "reviewer", case_id, deadlines.approve_extension)
 
 
@@ -266,7 +267,7 @@ def test_nobody_approves_their_own_extension(db, staff):
     """The reviewer who asked cannot approve; another reviewer of the office can."""
     case_id = assigned_case(db, shanghai(2025, 9, 26, 10, 0))
     act(db, "reviewer", case_id, deadlines.request_extension, 10, "情况复杂")
-    with pytest.raises(DeadlineError, match="own extension"):
+    with pytest.raises(StepRefused, match="own extension"):
         act(db, "reviewer", case_id, deadlines.approve_extension)
     assert act(db, "reviewer2", case_id, deadlines.approve_extension).extension_days == 10
 
@@ -300,7 +301,7 @@ def test_a_rejected_extension_leaves_the_deadline_and_may_be_asked_again(db, sta
     cleared, and the officer may ask again (the one extension was never granted)."""
     case_id = assigned_case(db, shanghai(2025, 9, 26, 10, 0))
     act(db, "officer", case_id, deadlines.request_extension, 30, "情况复杂")
-    with pytest.raises(DeadlineError, match="Give the reason"):
+    with pytest.raises(StepRefused, match="Give the reason"):
         act(db, "reviewer", case_id, deadlines.reject_extension, " ")
     rejected = act(db, "reviewer", case_id, deadlines.reject_extension, "理由不充分")
     assert (rejected.extension_days, rejected.extension_reason) == (0, None)
@@ -324,7 +325,7 @@ def test_extension_of_a_closed_case_is_refused(db, staff):
     case_id = assigned_case(db, shanghai(2025, 9, 26, 10, 0))
     with db.transaction() as session:
         session.get(Case, case_id).status = "closed"
-    with pytest.raises(DeadlineError, match="open case"):
+    with pytest.raises(StepRefused, match="open case"):
         act(db, "officer", case_id, deadlines.request_extension, 10, "情况复杂")
 
 

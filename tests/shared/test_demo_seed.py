@@ -27,7 +27,7 @@ from shared.models import (
     RoutingRule,
     StaffUser,
 )
-from shared.operations.staff import authenticate_password
+from shared.operations.accounts import authenticate_password
 
 NOW = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 

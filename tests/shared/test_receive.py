@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from marshmallow import ValidationError
 from sqlalchemy import select
 
 from shared.models import AuditEvent, CalendarDay, Case, Message, Notice, NoticeItem
 from shared.operations import intake
+from shared.operations.errors import StepRefused
 from shared.schemas.submission import feedback_input
 from shared.security import UNAMBIGUOUS, verify_secret
 from tests.factories import SETTINGS, make_case
@@ -117,7 +117,7 @@ def test_audit_event_without_personal_data(db, demo):
 
 def test_same_idempotency_key_returns_first_case_and_passcode(db, demo):
     """Repeating a request with its key gives the same number and passcode, and one case."""
-    submission = feedback_input.load({"body": "重复的请求"})
+    submission = intake.Submission(**feedback_input.load({"body": "重复的请求"}))
     submission.idempotency_key = "client-key-1"
     with db.transaction() as session:
         a = intake.receive(session, submission, settings=SETTINGS)
@@ -132,11 +132,11 @@ def test_same_idempotency_key_returns_first_case_and_passcode(db, demo):
 def test_reused_key_with_other_content_is_refused(db, demo):
     """The same key with a different comment is an error, not a silent replay."""
     for body, expect_error in (("甲", False), ("乙", True)):
-        submission = feedback_input.load({"body": body})
+        submission = intake.Submission(**feedback_input.load({"body": body}))
         submission.idempotency_key = "k"
         with db.transaction() as session:
             if expect_error:
-                with pytest.raises(ValidationError) as error:
+                with pytest.raises(StepRefused) as error:
                     intake.receive(session, submission, settings=SETTINGS)
                 assert "Idempotency-Key" in error.value.messages
             else:
@@ -148,7 +148,7 @@ def test_closed_notice_refuses_comments_on_its_items(db, demo):
     with db.transaction() as session:
         notice = session.scalar(select(Notice))
         notice.closes_at = datetime.now(UTC) - timedelta(days=1)
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(StepRefused) as error:
         make_case(db, notice_item="XC21-01")
     assert error.value.messages == {"notice_item": ["Comments on this notice are closed."]}
 
@@ -158,7 +158,7 @@ def test_retired_or_unknown_item_is_refused(db, demo):
     with db.transaction() as session:
         session.scalar(select(NoticeItem).where(NoticeItem.code == "XC21-02")).retired = True
     for code in ("XC21-02", "NOPE"):
-        with pytest.raises(ValidationError) as error:
+        with pytest.raises(StepRefused) as error:
             make_case(db, notice_item=code)
         assert list(error.value.messages) == ["notice_item"]
 

@@ -398,7 +398,7 @@ def test_language_is_the_callers_not_the_requests() -> None:
 def test_the_real_report_renders_in_every_format(db, demo, tmp_path: Path) -> None:
     """monthly_report over the demo database, with a few cases: every format, both languages."""
     from shared.db import utcnow
-    from shared.operations.reports import monthly_report
+    from shared.reports.figures import monthly_report
     from tests.factories import make_case
 
     make_case(db, body="县城道路照明不足，晚上出行不便。", category="complaint")

@@ -21,8 +21,12 @@ import time_machine
 from sqlalchemy import select
 
 from shared.models import Case, DeadlinePolicy, Notice, NoticeItem, NoticeStatus, Office, StaffUser
-from shared.operations import cases, deadlines, replies, reports, tracking
-from shared.operations.reports import monthly_report, parse_month, previous_month
+from shared.operations import cases, deadlines, replies, tracking
+from shared.reports import figures as reports
+from shared.reports import words
+from shared.reports.figures import monthly_report
+from shared.reports.months import last_completed_month as previous_month
+from shared.reports.months import parse_month
 from tests.factories import SETTINGS, make_case, make_staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -579,7 +583,7 @@ def test_top_words_keep_office_names_whole_and_drop_filler(october):
 
 def test_words_from_says_how_many_texts_were_segmented(october, monkeypatch):
     month, _rows = october
-    monkeypatch.setattr(reports, "MAX_WORD_TEXTS", 4)
+    monkeypatch.setattr(words, "MAX_WORD_TEXTS", 4)
     assert month.report()["words_from"] == {"cases": 4, "of": 9}
 
 

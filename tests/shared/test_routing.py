@@ -20,7 +20,7 @@ def admin(db, demo):
 def load(session, **form) -> routing.RuleFields:
     """The rule form's fields as an admin would post them, validated."""
     values = {"name": "测试规则", "office": "news", **form}
-    return RuleInputSchema(routing.rule_choices(session)).load(values)
+    return routing.RuleFields(**RuleInputSchema(routing.rule_choices(session)).load(values))
 
 
 def add_rule(db, admin, **form) -> int:

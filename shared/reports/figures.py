@@ -11,26 +11,27 @@ trail (reopened for re-handling), never from the case's status today. What is no
 spam (a case marked spam later leaves the month's figures, as a correction does), the office
 (a case counts for the office that has it now) and the answer deadline (the one recorded now,
 extension included). ``DEFINITIONS`` says how each figure is counted; it is part of the report.
+
+Beside this module: the months and their instant ranges (:mod:`shared.reports.months`), the
+top words (:mod:`shared.reports.words`) and the definitions
+(:mod:`shared.reports.definitions`).
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import re
 import statistics
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, false, func, or_, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from shared.db import utcnow
+from shared.db import SHANGHAI, utcnow
 from shared.models import (
     AuditEvent,
     Case,
@@ -48,21 +49,12 @@ from shared.models import (
     ReplyState,
 )
 from shared.operations import deadlines
-from shared.operations.deadlines import SHANGHAI
 from shared.operations.duplicates import label_for
+from shared.reports import words
+from shared.reports.definitions import DEFINITIONS
+from shared.reports.months import Period, shift_month
 
-#: Months before this are refused (nothing was recorded then).
-FIRST_YEAR = 2000
-#: At most this many of the month's texts are segmented for the top words, spread over the
-#: month: on the benchmark's month of 57,113 cases, 2,000 gave 29 of the top 30 that 20,000
-#: gave (jieba takes about 1 s a thousand distinct texts on one core).
-MAX_WORD_TEXTS = 2_000
-#: Only the beginning of a long text is segmented.
-MAX_WORD_CHARS = 500
-TOP_WORDS = 30
 TOP_CLUSTERS = 20
-#: Texts fetched per round trip for the words.
-WORD_BATCH = 1_000
 DAY_SECONDS = 86_400
 
 #: The steps of :func:`monthly_report`, in order, as ``progress`` is told of them.
@@ -84,82 +76,8 @@ STEPS = (
 
 #: The audit actions the report counts.
 REOPENED_ACTION = "case.reopened"
+
 EXTENSION_ACTION = "case.extension_approved"
-
-#: Common Chinese function words and the filler of comments to a government office.
-_STOP_WORD_TEXT = """
-    我们 你们 他们 她们 它们 我的 你的 他的 自己 大家 咱们 这个 那个 这些 那些 这样 那样
-    这里 那里 这种 那种 一个 一些 一下 一直 一定 一样 一起 一般 已经 还是 还有 就是 只是
-    但是 可是 而且 并且 或者 因为 所以 如果 虽然 然后 而是 不是 没有 不能 不会 可以 能够
-    应该 需要 必须 是否 什么 怎么 怎样 为什么 如何 哪里 多少 为了 对于 关于 通过 由于 根据
-    按照 以及 以上 以下 之后 之前 其中 其他 其它 这么 那么 非常 特别 比较 现在 目前 今天
-    时候 时间 之间 方面 有关 相关 情况 问题 希望 反映 进行 工作 部门 单位 领导 同志 您好
-    你好 谢谢 感谢 请问 尽快 及时 认真 加强 解决 处理 落实 有效 一次 几个 很多 许多 所有
-    每个 各位 各种 还要 也是 都是 就要 就会 可能 已经 目前 另外 同时 此外 再次 我们的
-    具体 实际 相应 有些 本人 本次 此事 此次 该项 上述 如下 以来 起来 出来 过来 下来 看到
-    知道 觉得 认为 表示 提出 要求 建议 意见 留言 答复 回复 县里 我县 当地 有关部门
-    以后 以前 应当 一件 一些 有人 不要 不到 不了 没人 可否 能否 是不是
-"""
-STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
-
-#: Words made only of digits, punctuation, symbols or spaces are no topic.
-_NO_LETTER = re.compile(r"[\W\d_]+")
-#: A short label worth keeping whole in the segmentation (an office's name, an item's area).
-_MAX_DICTIONARY_WORD = 12
-
-
-def parse_month(text: str, *, now: datetime | None = None) -> date:
-    """The first day of the month written as ``YYYY-MM``; ValueError with a clear message
-    for anything else, for a month before 2000, or for a month that has not begun."""
-    value = (text or "").strip()
-    match = re.fullmatch(r"(\d{4})-(\d{2})", value)
-    if match is None:
-        raise ValueError(f"Write the month as YYYY-MM, for example 2026-10 (not {value!r}).")
-    year, month = int(match[1]), int(match[2])
-    if not 1 <= month <= 12:
-        raise ValueError(f"There is no month {month:02d}: write a month from 01 to 12.")
-    if year < FIRST_YEAR:
-        raise ValueError(f"Months before {FIRST_YEAR}-01 cannot be reported.")
-    first = date(year, month, 1)
-    current = (now or utcnow()).astimezone(SHANGHAI).date().replace(day=1)
-    if first > current:
-        raise ValueError(f"{value} has not begun yet: choose {current:%Y-%m} or an earlier month.")
-    return first
-
-
-def previous_month(now: datetime | None = None) -> date:
-    """The first day of the Asia/Shanghai month before the one ``now`` is in."""
-    current = (now or utcnow()).astimezone(SHANGHAI).date().replace(day=1)
-    return _shift_month(current, -1)
-
-
-def _shift_month(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class _Period:
-    month: date
-    start: datetime  # UTC, inclusive
-    end: datetime  # UTC, exclusive
-
-    @classmethod
-    def of(cls, month: date) -> _Period:
-        first = month.replace(day=1)
-        start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
-        end = datetime.combine(_shift_month(first, 1), time(0), SHANGHAI).astimezone(UTC)
-        return cls(first, start, end)
-
-    def days(self) -> list[date]:
-        count = (_shift_month(self.month, 1) - self.month).days
-        return [self.month + timedelta(days=offset) for offset in range(count)]
-
-    def contains(self, column) -> ColumnElement[bool]:
-        return and_(column >= self.start, column < self.end)
-
-
-# -- the conditions every figure shares ---------------------------------------------------
 
 
 def _scope(office_ids: Sequence[int] | None) -> ColumnElement[bool]:
@@ -172,7 +90,7 @@ def _scope(office_ids: Sequence[int] | None) -> ColumnElement[bool]:
     return and_(not_spam, Case.office_id.in_(office_ids))
 
 
-def _reopened_unanswered(period: _Period) -> Any:
+def _reopened_unanswered(period: Period) -> Any:
     """Ids of the cases reopened for re-handling before the month end and not answered again
     between their last reopening and the month end: open again at month end."""
     reopened = (
@@ -212,7 +130,7 @@ def _reopened_unanswered(period: _Period) -> Any:
 _MAX_LISTED_IDS = 2_000
 
 
-def _not_reopened_at_end(session: Session, period: _Period) -> ColumnElement[bool]:
+def _not_reopened_at_end(session: Session, period: Period) -> ColumnElement[bool]:
     """Not among the cases reopened and unanswered at month end: a few ids, found once."""
     reopened = _reopened_unanswered(period)
     ids = session.scalars(reopened.limit(_MAX_LISTED_IDS + 1)).all()
@@ -235,7 +153,7 @@ class _AtMonthEnd:
     accepted: ColumnElement[bool]
 
     @classmethod
-    def of(cls, session: Session, period: _Period) -> _AtMonthEnd:
+    def of(cls, session: Session, period: Period) -> _AtMonthEnd:
         closed = and_(Case.closed_at.is_not(None), Case.closed_at < period.end)
         answered = and_(
             Case.first_replied_at.is_not(None),
@@ -250,9 +168,6 @@ class _AtMonthEnd:
             and_(Case.first_replied_at.is_not(None), Case.first_replied_at < period.end),
         )
         return cls(closed, answered, still_open, overdue, accepted)
-
-
-# -- the figures --------------------------------------------------------------------------
 
 
 def monthly_report(
@@ -277,7 +192,7 @@ def monthly_report(
         # JIT compiling costs more than it saves on these one-off aggregates (0.3-0.4 s of
         # a 0.7 s statement at a million cases); for this transaction only.
         session.execute(text("SET LOCAL jit = off"))
-    period = _Period.of(month)
+    period = Period.of(month)
     office_ids = None if offices is None else sorted({office.id for office in offices})
     scope = _scope(office_ids)
 
@@ -306,7 +221,7 @@ def monthly_report(
     step("clusters")
     clusters = _clusters(session, period, scope)
     step("words")
-    top_words, words_from = _top_words(session, period, scope)
+    top_words, words_from = words.top_words(session, period, scope)
     step("change")
     headline = {
         "received": intake.received,
@@ -316,7 +231,7 @@ def monthly_report(
         "overdue_open": month_end.overdue_open,
     }
     previous, last_year = (
-        _earlier_headline(session, _shift_month(period.month, -months), office_ids, reported)
+        _earlier_headline(session, shift_month(period.month, -months), office_ids, reported)
         for months in (1, 12)
     )
 
@@ -377,7 +292,7 @@ class _Intake:
     by_office: dict[int, int]
 
 
-def _received(session: Session, period: _Period, office_ids: Sequence[int] | None) -> _Intake:
+def _received(session: Session, period: Period, office_ids: Sequence[int] | None) -> _Intake:
     """The month's cases, counted by channel, category, item and office in one query."""
     in_offices = true() if office_ids is None else Case.office_id.in_(office_ids or [-1])
     is_spam = Case.status == CaseStatus.SPAM
@@ -427,7 +342,7 @@ class _Replies:
 
 
 def _replied(
-    session: Session, period: _Period, scope: ColumnElement[bool], *, durations: bool = True
+    session: Session, period: Period, scope: ColumnElement[bool], *, durations: bool = True
 ) -> _Replies:
     """The cases whose first answer was sent in the month, and whether it met the deadline.
 
@@ -519,7 +434,7 @@ class _Closing:
     durations: list[float]
 
 
-def _closed(session: Session, period: _Period, scope: ColumnElement[bool]) -> _Closing:
+def _closed(session: Session, period: Period, scope: ColumnElement[bool]) -> _Closing:
     """The cases closed (or refused) in the month, and whether they were dealt with in time:
     by their last answer, or by the closing itself when never answered."""
     in_month = and_(period.contains(Case.closed_at), scope)
@@ -567,7 +482,7 @@ class _MonthEnd:
     overdue_by_office: dict[int, int]
 
 
-def _not_closed_at_end(period: _Period, scope: ColumnElement[bool]) -> ColumnElement[bool]:
+def _not_closed_at_end(period: Period, scope: ColumnElement[bool]) -> ColumnElement[bool]:
     """Received before the month end and not closed by then: the few cases that may have
     been open at month end (the index on closed_at finds them without reading the rest)."""
     return and_(
@@ -578,7 +493,7 @@ def _not_closed_at_end(period: _Period, scope: ColumnElement[bool]) -> ColumnEle
 
 
 def _month_end(
-    session: Session, period: _Period, scope: ColumnElement[bool], at_end: _AtMonthEnd
+    session: Session, period: Period, scope: ColumnElement[bool], at_end: _AtMonthEnd
 ) -> _MonthEnd:
     """The backlog and the overdue cases at month end, and where the month's own cases
     stood at month end."""
@@ -616,7 +531,7 @@ class _Ratings:
     by_office: dict[int, tuple[int, int]]  # office id: (satisfied or basically, all)
 
 
-def _ratings(session: Session, period: _Period, scope: ColumnElement[bool]) -> _Ratings:
+def _ratings(session: Session, period: Period, scope: ColumnElement[bool]) -> _Ratings:
     rows = session.execute(
         select(Case.office_id, Rating.value, func.count())
         .join(Case, Case.id == Rating.case_id)
@@ -641,7 +556,7 @@ def _ratings(session: Session, period: _Period, scope: ColumnElement[bool]) -> _
 
 def _events(
     session: Session,
-    period: _Period,
+    period: Period,
     scope: ColumnElement[bool],
     action: str,
     *,
@@ -656,7 +571,7 @@ def _events(
     )
 
 
-def _daily(session: Session, period: _Period, scope: ColumnElement[bool]) -> list[dict]:
+def _daily(session: Session, period: Period, scope: ColumnElement[bool]) -> list[dict]:
     """Received and first answered per Asia/Shanghai day: one row of day columns each."""
     days = period.days()
     # Asia/Shanghai keeps no daylight saving time: every day is 24 hours from the start.
@@ -755,7 +670,7 @@ def _items(session: Session, counts: dict[int, int]) -> tuple[dict[str, int], di
 
 
 def _overdue_cases(
-    session: Session, period: _Period, scope: ColumnElement[bool], at_end: _AtMonthEnd
+    session: Session, period: Period, scope: ColumnElement[bool], at_end: _AtMonthEnd
 ) -> list[dict]:
     """The cases open at month end past their deadline, most overdue first: numbers and
     dates only, never a subject, a text or a name."""
@@ -788,7 +703,7 @@ def _overdue_cases(
     ]
 
 
-def _clusters(session: Session, period: _Period, scope: ColumnElement[bool]) -> list[dict]:
+def _clusters(session: Session, period: Period, scope: ColumnElement[bool]) -> list[dict]:
     """Clusters with two or more of the month's cases (in scope), the largest first, each
     labelled with the beginning of its first case in scope (as the clusters page does)."""
     rows = session.execute(
@@ -819,82 +734,6 @@ def _clusters(session: Session, period: _Period, scope: ColumnElement[bool]) -> 
     ]
 
 
-# -- words --------------------------------------------------------------------------------
-
-_tokenizer = None
-_tokenizer_lock = threading.Lock()
-
-
-def _jieba():
-    """One quiet jieba tokenizer per process, built on first use (it loads a dictionary)."""
-    global _tokenizer
-    with _tokenizer_lock:
-        if _tokenizer is None:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)  # no "Building prefix dict" on stderr
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _tokenizer = tokenizer
-        return _tokenizer
-
-
-def _dictionary_words(session: Session) -> set[str]:
-    """Office names and the short labels of the notice items, kept whole by the segmenter."""
-    words = set(session.scalars(select(Office.name)))
-    for area, title in session.execute(select(NoticeItem.area, NoticeItem.title)):
-        words.update(text for text in (area, title) if text)
-    return {w.strip() for w in words if w and 2 <= len(w.strip()) <= _MAX_DICTIONARY_WORD}
-
-
-def words_of(text: str, tokenizer=None) -> list[str]:
-    """The words of a text that may be topics: two characters or more, not stop words, not
-    digits or punctuation alone."""
-    tokenizer = tokenizer or _jieba()
-    return [
-        word
-        for word in (w.strip() for w in tokenizer.lcut(text[:MAX_WORD_CHARS], HMM=False))
-        if len(word) >= 2 and word not in STOP_WORDS and not _NO_LETTER.fullmatch(word)
-    ]
-
-
-def _top_words(
-    session: Session, period: _Period, scope: ColumnElement[bool]
-) -> tuple[list[dict], dict[str, int]]:
-    ids = session.scalars(
-        select(Case.id)
-        .where(period.contains(Case.received_at), scope)
-        .order_by(Case.id)
-        .execution_options(yield_per=20_000)
-    ).all()
-    chosen = ids
-    if len(ids) > MAX_WORD_TEXTS:  # evenly spread by id over the month
-        chosen = [ids[i * len(ids) // MAX_WORD_TEXTS] for i in range(MAX_WORD_TEXTS)]
-    tokenizer = _jieba() if chosen else None
-    if tokenizer is not None:
-        for word in _dictionary_words(session):
-            tokenizer.add_word(word)
-    # Repeats and campaigns share their text: each distinct text is segmented once.
-    texts: Counter[str] = Counter()
-    for batch in _chunks(chosen, WORD_BATCH):
-        for subject, body in session.execute(
-            select(Case.subject, Case.body).where(Case.id.in_(batch))
-        ):
-            texts[f"{subject or ''}\n{(body or '')[:MAX_WORD_CHARS]}"] += 1
-    counts: Counter[str] = Counter()
-    for written, repeats in texts.items():
-        for word in words_of(written, tokenizer):
-            counts[word] += repeats
-    top = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_WORDS]
-    return (
-        [{"word": word, "count": count} for word, count in top],
-        {"cases": len(chosen), "of": len(ids)},
-    )
-
-
-# -- comparison ---------------------------------------------------------------------------
-
-
 def _earlier_headline(
     session: Session,
     month: date,
@@ -906,14 +745,14 @@ def _earlier_headline(
     kept = reported(month) if reported is not None else None
     if kept is not None and all(key in kept for key in _HEADLINE):
         return {key: kept[key] for key in _HEADLINE}
-    return _headline(session, _Period.of(month), office_ids)
+    return _headline(session, Period.of(month), office_ids)
 
 
 #: The figures compared with the previous month and the same month last year.
 _HEADLINE = ("received", "replied", "on_time_rate", "satisfaction_rate", "overdue_open")
 
 
-def _headline(session: Session, period: _Period, office_ids: Sequence[int] | None) -> dict:
+def _headline(session: Session, period: Period, office_ids: Sequence[int] | None) -> dict:
     """The five figures compared with other months, counted exactly as in the report."""
     scope = _scope(office_ids)
     received = session.scalar(select(func.count()).where(period.contains(Case.received_at), scope))
@@ -952,9 +791,6 @@ def _change(metric: str, value, previous_month, previous_year) -> dict:
     }
 
 
-# -- small helpers ------------------------------------------------------------------------
-
-
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -973,128 +809,3 @@ def _days(seconds: float | None) -> float | None:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
-
-
-DEFINITIONS: dict[str, str] = {
-    "month": (
-        "The Asia/Shanghai calendar month reported, from its first day 00:00 to the next "
-        "month's first day 00:00 (+08:00)."
-    ),
-    "received": (
-        "Cases received in the month (by their time of receipt), not counting those marked as spam."
-    ),
-    "by_channel": (
-        "Cases received in the month by the channel they came through (web form, API, email, "
-        "phone, letter, visit)."
-    ),
-    "by_office": (
-        "Per office that has the case now: received, first answered and on time in the month,"
-        " overdue open at month end, its rates and its rank."
-    ),
-    "by_item": (
-        "Cases received in the month per notice item they refer to; cases that name no item "
-        "are not listed."
-    ),
-    "replied": (
-        "Cases whose first answer (an answer reply, not an acceptance or extension notice) "
-        "was sent in the month."
-    ),
-    "on_time_rate": (
-        "Of the cases first answered in the month, the share answered on or before their "
-        "answer deadline (extension included); null when none."
-    ),
-    "median_reply_days": (
-        "Median of the days from receipt to first answer, over the cases first answered in "
-        "the month."
-    ),
-    "overdue_open": (
-        "Cases received before month end that were neither answered nor closed at month end "
-        "(a case reopened and not answered again counts as open) and whose answer deadline "
-        "had passed."
-    ),
-    "satisfaction_rate": (
-        "Of the ratings given in the month, the share that are satisfied or basically "
-        "satisfied; null when none."
-    ),
-    "scope": (
-        "The offices the report is limited to (null: the whole department); every figure "
-        "counts only the cases those offices have."
-    ),
-    "generated_at": "When the report was generated (Asia/Shanghai).",
-    "period": "The month as an instant range: start included, end excluded.",
-    "spam": (
-        "Cases received in the month that are marked as spam; they are left out of every "
-        "other figure."
-    ),
-    "duplicates": (
-        "Cases received in the month (spam excluded) marked as repeating an earlier case; "
-        "they are included in received."
-    ),
-    "by_category": (
-        "Cases received in the month by the category the citizen chose; none when no category"
-        " was given."
-    ),
-    "items": "Title, area and notice of each item listed in by_item.",
-    "status_at_month_end": (
-        "The month's cases (received in the month, spam excluded) by where they stood at month "
-        "end: closed (closed or refused), answered (answered, not closed, not reopened since), "
-        "in progress (open and accepted, or reopened for re-handling), waiting (open, not yet "
-        "accepted or answered)."
-    ),
-    "backlog": (
-        "Cases received before month end, in this month or any earlier one, that were open "
-        "(neither answered nor closed, or reopened and not answered again) at month end."
-    ),
-    "on_time": (
-        "Cases first answered in the month on or before their deadline; for a case reopened "
-        "later, the deadline it had when first answered."
-    ),
-    "mean_reply_days": (
-        "Mean of the days from receipt to first answer, over the cases first answered in the month."
-    ),
-    "median_close_days": (
-        "Median of the days from receipt to closing, over the cases closed in the month."
-    ),
-    "mean_close_days": (
-        "Mean of the days from receipt to closing, over the cases closed in the month."
-    ),
-    "closed": (
-        "Cases closed in the month: closed after a rating or without one, closed by staff, or"
-        " refused."
-    ),
-    "completed_on_time_rate": (
-        "Of the cases closed in the month, the share whose last answer (or, never answered, "
-        "the closing) came on or before their deadline; null when none."
-    ),
-    "ratings": "The ratings given in the month, by value.",
-    "reopened": "Cases reopened for re-handling in the month after an unsatisfied rating.",
-    "extended": "Extensions of the answer deadline approved in the month.",
-    "ranking": (
-        "Offices best first: by on-time rate, then satisfaction rate, then fewest overdue "
-        "open, then most answered; offices without a rate come after those with one."
-    ),
-    "change": (
-        "Each headline figure against the previous month and the same month a year before: "
-        "for counts the ratio (value / earlier - 1), for rates the difference; null when "
-        "there is nothing to compare. An earlier month whose report was archived is taken "
-        "as reported then."
-    ),
-    "daily": "Cases received and cases first answered on each Asia/Shanghai day of the month.",
-    "top_words": (
-        "The most frequent words of the month's case texts (subject and text, segmented with "
-        "jieba, common words, single characters and numbers left out)."
-    ),
-    "words_from": (
-        f"How many of the month's case texts were segmented (at most {MAX_WORD_TEXTS}, spread "
-        f"evenly over the month, each up to {MAX_WORD_CHARS} characters) of how many."
-    ),
-    "clusters": (
-        "Groups of repeated or near-identical cases with at least two cases received in the "
-        "month, the largest first (at most 20)."
-    ),
-    "overdue_cases": (
-        "The cases counted in overdue_open, most overdue first; days overdue are whole or "
-        "part days from the deadline to month end; status is waiting or in_progress at month "
-        "end."
-    ),
-}

@@ -1,4 +1,5 @@
-"""Administration: for now, the mail that has not gone out."""
+"""Outgoing mail, for admins: what has not gone out (waiting, being sent or failed, with the
+server's error), and retrying it now."""
 
 from __future__ import annotations
 
@@ -6,23 +7,23 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from responder.views.access import admin_required
-from shared.mail import outbox
+from shared.operations import outbox
 from shared.web import current_db
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 
 
-@bp.get("/outbox")
+@bp.get("")
 @admin_required
-def outbox_list():
+def index():
     with current_db().session() as session:
-        return render_template("admin_outbox.html", rows=outbox.undelivered(session))
+        return render_template("admin/outbox.html", rows=outbox.undelivered(session))
 
 
-@bp.post("/outbox/<int:outbox_id>/retry")
+@bp.post("/<int:outbox_id>/retry")
 @admin_required
-def outbox_retry(outbox_id: int):
+def retry(outbox_id: int):
     with current_db().transaction() as session:
         if outbox.retry_now(session, outbox_id, current_user._get_current_object()) is None:
             abort(404)
-    return redirect(url_for("admin.outbox_list"))
+    return redirect(url_for("outbox.index"))
