@@ -25,36 +25,6 @@ def run(*argv: str | Path, **kwargs) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nginx_accepts_the_site(tmp_path):
-    """`nginx -t` accepts minyi-http.conf and minyi.conf with a self-signed certificate."""
-    require(shutil.which("nginx"), "nginx is not installed (apt-get install nginx)")
-    require(shutil.which("openssl"), "openssl is not installed")
-    made = run(
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test",
-        "-days", "1", "-keyout", tmp_path / "privkey.pem", "-out", tmp_path / "fullchain.pem",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    site = (DEPLOY / "nginx" / "minyi.conf").read_text()
-    assert re.search(r"^\s*client_max_body_size 25m;", site, re.M)
-    assert re.search(r"^\s*limit_req zone=minyi_feedback", site, re.M)
-    assert "/etc/ssl/minyi/" in site
-    (tmp_path / "minyi.conf").write_text(site.replace("/etc/ssl/minyi/", f"{tmp_path}/"))
-    shutil.copy(DEPLOY / "nginx" / "minyi-http.conf", tmp_path / "minyi-http.conf")
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/logs/error.log;\n"
-        "events {}\n"
-        "http {\n"
-        f"    include {tmp_path}/minyi-http.conf;\n"
-        f"    include {tmp_path}/minyi.conf;\n"
-        "}\n"
-    )
-    checked = run("nginx", "-t", "-c", tmp_path / "nginx.conf", "-p", tmp_path)
-    assert checked.returncode == 0, checked.stderr
-    assert "[warn]" not in checked.stderr, checked.stderr
-
-
 def test_systemd_accepts_the_units(tmp_path):
     """`systemd-analyze verify` accepts every unit, with ExecStart pointed at this checkout."""
     require(shutil.which("systemd-analyze"), "systemd-analyze is not installed (systemd)")
