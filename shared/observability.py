@@ -80,11 +80,13 @@ def init_metrics(app: Flask) -> Any:
 
     folder = os.environ.get(MULTIPROC_ENV)
     # prometheus_client writes a file there for every metric it makes, from the first
-    # request on: an unusable folder would fail requests, or stop the worker at start.
-    problem = unusable_metrics_folder(folder) if folder else None
-    if problem:
-        _metrics_off(folder, problem)
-        return None
+    # request on: an unusable folder would fail requests, or stop the worker at start. Set
+    # but empty, it means the working directory to prometheus_client.
+    if folder is not None:
+        problem = unusable_metrics_folder(folder) if folder else "it is empty"
+        if problem:
+            _metrics_off(folder, problem)
+            return None
 
     def exempt(view):
         # Prometheus scrapes often; it must never be rate limited, and it only GETs.

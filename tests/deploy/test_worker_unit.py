@@ -12,6 +12,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,20 +86,21 @@ def test_the_worker_runs_as_its_unit_starts_it(db, database_url, smtp_sink, tmp_
     assert metrics_warnings(entries) == []
 
 
-@pytest.mark.parametrize("folder_is", ["missing", "read-only"])
+@pytest.mark.parametrize("folder_is", ["missing", "read-only", "empty"])
 def test_the_worker_runs_without_metrics_where_it_cannot_keep_them(
     db, database_url, smtp_sink, tmp_path, folder_is
 ):
     """With the settings file's PROMETHEUS_MULTIPROC_DIR kept (by hand: deploy/minyi.sh
     worker; or a unit without UnsetEnvironment=) and that folder missing, as on a worker-only
-    host, or read-only, as ProtectSystem=strict makes /run: the worker works and says once
-    that it has no metrics."""
+    host, or read-only, as ProtectSystem=strict makes /run, or the variable set but empty
+    (prometheus_client's files would land in the working directory): the worker works, says
+    once that it has no metrics, and writes no metrics file anywhere."""
     queue_outbox(db, 3)
     folder = tmp_path / "metrics"
     environment = unit_environment(
         "minyi-worker.service", administrators_settings(tmp_path, database_url, smtp_sink.port)
     )
-    environment["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    environment["PROMETHEUS_MULTIPROC_DIR"] = "" if folder_is == "empty" else str(folder)
     wrap: list[str] = []
     if folder_is == "read-only":
         require(shutil.which("unshare"), "unshare (util-linux) is not installed")
@@ -107,16 +109,21 @@ def test_the_worker_runs_without_metrics_where_it_cannot_keep_them(
         mount = f"mount --bind -o ro {shlex.quote(str(folder))} {shlex.quote(str(folder))}"
         wrap = ["unshare", "--map-root-user", "--mount", "sh", "-c", f'{mount} && exec "$@"', "-"]
     entries = assert_ran_and_logged_once(run_worker(environment, wrap=wrap), smtp_sink)
-    reason = "No such file or directory" if folder_is == "missing" else "Read-only file system"
+    reason = {
+        "missing": "No such file or directory",
+        "read-only": "Read-only file system",
+        "empty": "it is empty",
+    }[folder_is]
     assert metrics_warnings(entries) == [
-        f"metrics are off in this process: PROMETHEUS_MULTIPROC_DIR={folder} cannot be "
-        f"written ({reason})"
+        "metrics are off in this process: PROMETHEUS_MULTIPROC_DIR="
+        f"{environment['PROMETHEUS_MULTIPROC_DIR']} cannot be written ({reason})"
     ]
+    assert not list(ROOT.glob("*.db")) and not list(tmp_path.rglob("*_[0-9]*.db"))
 
 
-def container_environment(service: str, folder: Path) -> dict[str, str]:
-    """What the compose file gives ``service`` (its .env made from deploy/.env.example, then
-    its environment:), over the image's ENV lines."""
+def container(service: str, folder: Path) -> tuple[list[str], dict[str, str]]:
+    """The command and environment the compose file gives ``service`` (its .env made from
+    deploy/.env.example, then its environment:, over the image's ENV lines)."""
     require(shutil.which("docker-compose"), "docker-compose is not installed")
     shutil.copy(DEPLOY / "docker" / "compose.yaml", folder / "compose.yaml")
     shutil.copy(DEPLOY / ".env.example", folder / ".env")
@@ -127,26 +134,29 @@ def container_environment(service: str, folder: Path) -> dict[str, str]:
     assert rendered.returncode == 0, rendered.stderr
     dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
     image = dict(re.findall(r"(?:ENV|\\)\s+([A-Z_]+)=(\S+)", dockerfile))
-    service_environment = yaml.safe_load(rendered.stdout)["services"][service]["environment"]
-    return {**image, **{name: str(value) for name, value in service_environment.items()}}
+    composed = yaml.safe_load(rendered.stdout)["services"][service]
+    environment = {name: str(value) for name, value in composed["environment"].items()}
+    return composed["command"], {**image, **environment}
 
 
 def test_the_image_gives_gunicorn_a_metrics_folder_and_the_worker_none(tmp_path):
     """The image makes the folder PROMETHEUS_MULTIPROC_DIR names, owned by the user the
     processes run as; the worker's container unsets it, as its unit does."""
     dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
-    intake = container_environment("intake", tmp_path)
-    assert intake["PROMETHEUS_MULTIPROC_DIR"] == "/run/minyi"
     assert re.search(r"install -d -o minyi -g minyi [^\n]*/run/minyi\b", dockerfile)
     assert re.search(r"^USER minyi$", dockerfile, re.M)
-    assert container_environment("worker", tmp_path)["PROMETHEUS_MULTIPROC_DIR"] == ""
+    for service in ("intake", "responder", "worker"):
+        _command, environment = container(service, tmp_path)
+        assert environment["PROMETHEUS_MULTIPROC_DIR"] == "/run/minyi"
+    command, _environment = container("worker", tmp_path)
+    assert command == ["env", "-u", "PROMETHEUS_MULTIPROC_DIR", "minyi", "worker"]
 
 
 def test_the_worker_runs_as_its_container_starts_it(db, database_url, smtp_sink, tmp_path):
-    """The worker's container environment (image and compose file), its settings filled in
-    as for the unit: it sends the mail, logs JSON once, and says nothing about metrics."""
+    """The worker's container command and environment (image and compose file), its settings
+    filled in as for the unit: it sends the mail, logs JSON once, says nothing of metrics."""
     queue_outbox(db, 3)
-    environment = container_environment("worker", tmp_path)
+    command, environment = container("worker", tmp_path)
     environment.update(
         SECRET_KEY="worker-container-test",
         DATABASE_URL=database_url,
@@ -157,7 +167,12 @@ def test_the_worker_runs_as_its_container_starts_it(db, database_url, smtp_sink,
         MAIL_USE_TLS="false",
         MAIL_USERNAME="",
         MAIL_PASSWORD="",
-        PATH=os.environ["PATH"],  # the image's venv is this checkout's
+        # The image's /opt/minyi/.venv/bin first: this checkout's.
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     )
-    entries = assert_ran_and_logged_once(run_worker(environment), smtp_sink)
+    done = subprocess.run(
+        [*command, "--once"], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    entries = assert_ran_and_logged_once(done, smtp_sink)
     assert metrics_warnings(entries) == []
