@@ -392,15 +392,18 @@ def import_mail(context: Context, paths: tuple[str, ...]) -> None:
     metavar="DAYS",
     help="Purge what is older than this many days.",
 )
-@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @pass_context
 def purge(context: Context, older_than: int, dry_run: bool) -> None:
     """Delete raw mail of finished cases (and mail that became no case) and unreferenced
-    stored files, older than DAYS. Case records and their attachments are kept."""
+    stored files, older than DAYS, listing each. Case records and their attachments are kept."""
     from shared.operations.retention import purge as purge_old
 
     with context.database.transaction() as session:
         result = purge_old(session, older_than, dry_run=dry_run)
+    prefix = "would delete " if dry_run else "deleted "
+    for line in result.lines():
+        click.echo(prefix + line)
     click.echo(result.summary())
 
 
