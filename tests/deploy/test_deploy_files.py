@@ -140,6 +140,13 @@ def test_env_example_names_every_setting():
     assert {"PROMETHEUS_MULTIPROC_DIR", "POSTGRES_PASSWORD"} <= names
 
 
+def test_readme_explains_every_setting():
+    """The README's configuration table has a row for every variable shared/config.py reads."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## Commands")]
+    assert {name for name in _SPEC if f"`{name}`" not in table} == set()
+
+
 def test_backup_script_copies_a_sqlite_database(tmp_path):
     """backup.sh makes a usable copy of a SQLite database with sqlite3's .backup."""
     require(shutil.which("sqlite3"), "sqlite3 is not installed (apt-get install sqlite3)")

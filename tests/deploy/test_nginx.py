@@ -338,3 +338,18 @@ def test_behind_a_load_balancer_each_citizen_has_their_own_limits(tmp_path):
         first = [post("203.0.113.1", n) for n in range(7)]
         assert first == [201] * 5 + [429, 429], first
         assert post("203.0.113.2", 8) == 201  # another citizen behind the same balancer
+
+
+def test_the_readmes_checks_show_what_it_says(site):
+    """The checks of README steps 6 and 7, run on the site (with --resolve and --insecure in
+    the sandbox, which has no DNS and a certificate of its own), show what the README says."""
+    readme = (ROOT / "README.md").read_text()
+    ready = site.box.run("curl -s http://127.0.0.1:8000/readyz").stdout
+    assert ready == '{"database":"ok","status":"ok"}\n'
+    assert f"`{ready.strip()}`" in readme
+    resolve = f"--resolve {PUBLIC}:443:127.0.0.1 --resolve {PUBLIC}:80:127.0.0.1 --insecure"
+    https = site.box.run(f"curl -sI {resolve} https://{PUBLIC}/ | head -1").stdout.strip()
+    http = site.box.run(f"curl -sI {resolve} http://{PUBLIC}/ | head -1").stdout.strip()
+    assert (https, http) == ("HTTP/2 200", "HTTP/1.1 301 Moved Permanently")
+    for shown in (https, http):
+        assert f"`{shown}`" in readme

@@ -69,7 +69,8 @@ def test_cases_from_before_duplicate_detection_get_their_fingerprints(db, databa
         )
     assert bands == {"OLDA-0001": 8, "OLDA-0002": 8, "OLDA-0003": 0}
 
-    receipt = make_case(db, body="县城东大街的路灯已经坏了三个月，晚上行人很不安全，请尽快派人来维修。")
+    nearly_the_same = "县城东大街的路灯已经坏了三个月，晚上行人很不安全，请尽快派人来维修。"
+    receipt = make_case(db, body=nearly_the_same)
     with db.session() as session:
         new = session.get(Case, receipt.case.id)
         old = session.scalar(select(Case).where(Case.tracking_number == "OLDA-0001"))
