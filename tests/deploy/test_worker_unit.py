@@ -64,6 +64,7 @@ def assert_ran_and_logged_once(done: subprocess.CompletedProcess, smtp_sink) -> 
     assert len(smtp_sink.received) == 3
     lines = done.stderr.splitlines()
     entries = [json.loads(line) for line in lines]  # every line: not one plain-text copy
+    assert not [entry for entry in entries if entry["logger"].startswith("fontTools")]  # chatter
     outbox = [entry for entry in entries if entry["msg"] == "outbox: 3 sent, 0 to retry, 0 failed"]
     assert len(outbox) == 1, done.stderr
     return entries
