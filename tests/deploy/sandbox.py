@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 from tests.conftest import require
+from tests.servers import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,13 +78,7 @@ class Sandbox:
     def __exit__(self, *exc_info) -> None:
         self.run("if [ -f /run/nginx.pid ]; then nginx -s stop; fi", check=False)
         for process in reversed(self._started):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process)
         if self._holder is not None:
             self._holder.kill()
             self._holder.wait()

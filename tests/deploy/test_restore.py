@@ -66,6 +66,17 @@ def snapshot(database: Database) -> dict:
     return {"counts": counts, "blobs": blobs, "bodies": bodies}
 
 
+def filled(url: str) -> dict:
+    """The newest schema at ``url``, the demo data and a few cases; their snapshot."""
+    migrate.upgrade(url)
+    database = Database(url)
+    try:
+        some_data(database)
+        return snapshot(database)
+    finally:
+        database.dispose()
+
+
 def some_data(database: Database) -> None:
     with database.transaction() as session:
         seed_demo(session)
@@ -201,13 +212,7 @@ def test_a_postgresql_backup_restored_on_a_new_server_as_restore_md_says(
     cluster.sql(f"CREATE ROLE minyi LOGIN PASSWORD '{password_sql}'")
     cluster.as_postgres("createdb", "--owner", "minyi", "minyi")
     url = cluster.url()
-    migrate.upgrade(url)
-    database = Database(url)
-    try:
-        some_data(database)
-        before = snapshot(database)
-    finally:
-        database.dispose()
+    before = filled(url)
 
     # pg_dump as a stand-in that notes how it was called, then runs the real one.
     shims = folder / "shims"
@@ -303,13 +308,7 @@ def test_a_sqlite_backup_restored_as_restore_md_says(world_readable):
     var.mkdir()
     database_file = var / "minyi.db"
     url = f"sqlite:///{database_file}"
-    migrate.upgrade(url)
-    database = Database(url)
-    try:
-        some_data(database)
-        before = snapshot(database)
-    finally:
-        database.dispose()
+    before = filled(url)
     copy = backup(folder, url, dict(os.environ))
     write_after_the_backup_and_die(database_file)
     shutil.copytree(var, folder / "var-kept-wal")

@@ -205,7 +205,7 @@ def _wait_for(condition, timeout: float = 60) -> None:
 
 
 def test_a_killed_worker_leaves_at_most_the_mail_in_flight_to_be_sent_twice(
-    db, database_url, tmp_path
+    db, database_url, smtp_sink, tmp_path
 ):
     """kill -9 of a worker process in the middle of a batch, against a real SMTP server: each
     mail it delivered was recorded at once, so once the lease has passed a second worker sends
@@ -214,22 +214,18 @@ def test_a_killed_worker_leaves_at_most_the_mail_in_flight_to_be_sent_twice(
     queue_outbox(db, 30)
     with db.session() as session:
         expected = set(session.scalars(select(OutboxEmail.message_id)))
-    sink = SmtpSink().start()
-    sink.handler.delay = 0.1
-    try:
-        env = _worker_env(database_url, sink)
-        first = _start(tmp_path, env, "--once")
-        _wait_for(lambda: len(sink.received) >= 8)
-        first.kill()  # SIGKILL: nothing of it runs any more
-        first.communicate()
-        assert _states(db).get("sending", 0) > 0  # it died in the middle of its batch
-        time.sleep(10.5)  # the lease passes
-        second = subprocess.run([MINYI, "worker", "--once"], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=300)  # fmt: skip
-    finally:
-        sink.stop()
+    smtp_sink.handler.delay = 0.1
+    env = _worker_env(database_url, smtp_sink)
+    first = _start(tmp_path, env, "--once")
+    _wait_for(lambda: len(smtp_sink.received) >= 8)
+    first.kill()  # SIGKILL: nothing of it runs any more
+    first.communicate()
+    assert _states(db).get("sending", 0) > 0  # it died in the middle of its batch
+    time.sleep(10.5)  # the lease passes
+    second = subprocess.run([MINYI, "worker", "--once"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
     assert second.returncode == 0, second.stderr
-    counts = sink.handler.message_ids()
+    counts = smtp_sink.handler.message_ids()
     assert set(counts) == expected
     duplicates = sum(count - 1 for count in counts.values())
     assert duplicates <= 1, counts
@@ -239,27 +235,23 @@ def test_a_killed_worker_leaves_at_most_the_mail_in_flight_to_be_sent_twice(
 
 
 def test_a_slow_batch_keeps_its_claim_while_another_worker_looks_for_abandoned_mail(
-    db, database_url, tmp_path
+    db, database_url, smtp_sink, tmp_path
 ):
     """A mail server so slow that one batch outlasts the lease (20 mails of 0.6 s against
     10 s): the worker renews its claim as it goes, so a second worker, looking for abandoned
     mail every half second meanwhile, takes none of it and nothing arrives twice."""
     queue_outbox(db, 20)
-    sink = SmtpSink().start()
-    sink.handler.delay = 0.6
-    try:
-        env = _worker_env(database_url, sink)
-        first = _start(tmp_path, env, "--once")
-        _wait_for(lambda: len(sink.received) >= 1)
-        second = _start(tmp_path, env, "--interval", "0.5")
-        first_out, first_err = first.communicate(timeout=120)
-        second.send_signal(signal.SIGTERM)
-        _second_out, second_err = second.communicate(timeout=60)
-    finally:
-        sink.stop()
+    smtp_sink.handler.delay = 0.6
+    env = _worker_env(database_url, smtp_sink)
+    first = _start(tmp_path, env, "--once")
+    _wait_for(lambda: len(smtp_sink.received) >= 1)
+    second = _start(tmp_path, env, "--interval", "0.5")
+    first_out, first_err = first.communicate(timeout=120)
+    second.send_signal(signal.SIGTERM)
+    _second_out, second_err = second.communicate(timeout=60)
     assert first.returncode == 0, first_err
     assert "sent 20, to retry 0, failed 0" in first_out
-    counts = sink.handler.message_ids()
+    counts = smtp_sink.handler.message_ids()
     assert len(counts) == 20 and set(counts.values()) == {1}, counts
     assert _released(second_err) == [] and _states(db) == {"sent": 20}
 
