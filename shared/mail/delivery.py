@@ -1,6 +1,6 @@
 """Delivering the outbox: claim due rows, send each once, record what happened.
 
-Claiming is one UPDATE over the ids a sub-select picks: on PostgreSQL that sub-select is
+Claiming is one UPDATE over the ids a CTE picks: on PostgreSQL that CTE is
 ``FOR UPDATE SKIP LOCKED``, so workers on several hosts never claim the same row; on SQLite
 the UPDATE holds the database's write lock, so the claim is atomic there too. A claimed row
 carries the claim's token and time. Each mail's outcome is committed as soon as the server
@@ -297,12 +297,7 @@ class OutboxDelivery:
         with self.database.transaction() as session:
             release_abandoned(session, clock(), self.policy)
         with ExitStack() as scope:
-            # Each outcome is committed as soon as it is known, without waiting for the disk:
-            # a crash of the database server itself (not of this worker) could forget the
-            # last ones, whose mails the lease then sends again; waiting would cost a disk
-            # flush per mail.
-            outcomes = scope.enter_context(self.database.autocommit(wait_for_disk=False))
-            connection = None
+            outcomes = connection = None
             while True:
                 token = f"{self.worker_name}:{uuid.uuid4().hex[:12]}"
                 with self.database.transaction() as session:
@@ -314,6 +309,12 @@ class OutboxDelivery:
                     ]
                 if not batch:
                     return result
+                if outcomes is None:
+                    # Each outcome is committed as soon as it is known, without waiting for
+                    # the disk: a crash of the database server itself (not of this worker)
+                    # could forget the last ones, whose mails the lease then sends again;
+                    # waiting would cost a disk flush per mail.
+                    outcomes = scope.enter_context(self.database.autocommit(wait_for_disk=False))
                 held = {row_id for row_id, _attempts, _message in batch}
                 for position, (row_id, attempts, message) in enumerate(batch):
                     if clock() - renewed_at >= self.policy.lease / 4:

@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.sandbox import ROOT, Sandbox, require_sandbox
-from tests.deploy.units import settings_file, unit_environment, unit_settings
+from tests.deploy.units import (
+    manager_environment,
+    settings_file,
+    unit_environment,
+    unit_settings,
+)
 
 PUBLIC = "yijian.example.gov.cn"
 STAFF = "minyi-staff.example.gov.cn"
@@ -147,14 +152,12 @@ def start_site(box: Sandbox, folder: Path, *, edit: str = "", **settings: str) -
     if edit:
         box.run(edit + "\nnginx -t")
     database = folder / "minyi.db"
-    subprocess.run(
-        [sys.executable, "-m", "shared.cli", "db", "upgrade"], cwd=ROOT, check=True,
-        capture_output=True, env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{database}"},
-    )  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "shared.cli", "seed", "demo"], cwd=ROOT, check=True,
-        capture_output=True, env={"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{database}"},
-    )  # fmt: skip
+    for command in (["db", "upgrade"], ["seed", "demo"]):
+        subprocess.run(
+            [sys.executable, "-m", "shared.cli", *command], cwd=ROOT, check=True,
+            capture_output=True,
+            env={**manager_environment(), "DATABASE_URL": f"sqlite:///{database}"},
+        )  # fmt: skip
     changes = {
         "SECRET_KEY": "nginx-test-secret",
         "DATABASE_URL": f"sqlite:///{database}",

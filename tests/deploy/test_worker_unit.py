@@ -22,6 +22,7 @@ from tests.conftest import require
 from tests.deploy.units import (
     DEPLOY,
     ROOT,
+    manager_environment,
     settings_file,
     unit_command,
     unit_environment,
@@ -137,7 +138,7 @@ def container(service: str, folder: Path) -> tuple[list[str], dict[str, str]]:
     image = dict(re.findall(r"(?:ENV|\\)\s+([A-Z_]+)=(\S+)", dockerfile))
     composed = yaml.safe_load(rendered.stdout)["services"][service]
     environment = {name: str(value) for name, value in composed["environment"].items()}
-    return composed["command"], {**image, **environment}
+    return composed["command"], {**manager_environment(), **image, **environment}
 
 
 def test_the_image_gives_gunicorn_a_metrics_folder_and_the_worker_none(tmp_path):

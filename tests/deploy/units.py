@@ -45,12 +45,23 @@ def settings_file(folder: Path, **changes: str) -> Path:
     return path
 
 
+def manager_environment() -> dict[str, str]:
+    """What the service manager gives every process (PATH, LANG), and the test's clock: under
+    faketime (CI's shifted pass) its variables, so that the service lives on the test's
+    calendar as a service lives on its server's."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in {"PATH", "LANG", "LD_PRELOAD", "PYTHONPATH"} or name.startswith("FAKETIME")
+    }
+
+
 def unit_environment(unit: str, settings: Path) -> dict[str, str]:
-    """The environment of the unit's process: PATH and the like from the service manager,
-    then Environment=, then the EnvironmentFile= (``settings`` in place of
-    /etc/minyi/minyi.env), overriding it, then UnsetEnvironment=."""
+    """The environment of the unit's process: manager_environment(), then Environment=, then
+    the EnvironmentFile= (``settings`` in place of /etc/minyi/minyi.env), overriding it,
+    then UnsetEnvironment=."""
     service = unit_settings(unit)
-    environment = {name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ}
+    environment = manager_environment()
     for assignments in service.get("Environment", []):
         for assignment in shlex.split(assignments):
             name, _, value = assignment.partition("=")
