@@ -235,19 +235,21 @@ def test_the_app_answers_an_oversized_request_itself(site):
 
 def test_every_response_carries_the_security_headers_once(site):
     """Minyi's pages (their own headers, not doubled), nginx's static files and its own error
-    pages (a missing file, gunicorn down on the staff side) alike."""
+    pages (a missing file, /metrics refused, gunicorn down on the staff side) alike."""
     page = site.request("/")
     assert page.status == 200
     static = site.request("/static/intake.css")
     assert static.status == 200 and static.header("content-type") == "text/css"
     missing = site.request("/static/nothing-here.css")
     assert missing.status == 404
+    refused = site.request("/metrics", client="127.0.4.1")  # not the server itself
+    assert refused.status == 403
     down = site.request("/", host=STAFF)  # no responder runs in this sandbox
     assert down.status == 502 and "服务暂时不可用" in down.text
     assert down.header("retry-after") == "30"
     down_api = site.request("/api/v1/cases", host=STAFF)
     assert down_api.status == 502 and json.loads(down_api.body)["error"] == "Service Unavailable"
-    for response in (page, static, missing, down, down_api):
+    for response in (page, static, missing, refused, down, down_api):
         _assert_security_headers(response)
     assert page.header("retry-after") is None
 
