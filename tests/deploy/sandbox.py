@@ -68,11 +68,15 @@ class Sandbox:
         self._holder = subprocess.Popen(
             ["unshare", "--mount", "--net", "--propagation", "private", "bash", "-c", setup]
         )
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if self._holder.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the sandbox did not start")
-            time.sleep(0.05)
+        try:
+            deadline = time.monotonic() + 30
+            while not ready.exists():
+                if self._holder.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start")
+                time.sleep(0.05)
+        except BaseException:
+            self.__exit__()  # no namespace left behind
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:
