@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -288,20 +287,24 @@ def report_monthly(
         )
 
 
-def _log_to_stderr() -> None:
-    """Long-running commands log to standard error (systemd's journal), with times."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+def _log_to_stderr(settings: dict) -> None:
+    """Long-running commands log to standard error (systemd's journal): JSON lines outside
+    development, as the web services do (MINYI_LOG_FORMAT)."""
+    from shared.observability import init_process_logging
+
+    init_process_logging(settings)
 
 
 @main.command("worker")
 @click.option("--once", is_flag=True, help="One pass over everything due, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
-def worker(once: bool, interval: float) -> None:
+@pass_context
+def worker(context: Context, once: bool, interval: float) -> None:
     """Deliver the outbox (and run what else is due), until stopped."""
     from responder import create_app
     from responder.worker import Worker
 
-    _log_to_stderr()
+    _log_to_stderr(context.settings)
     runner = Worker(create_app())
     if once:
         result = runner.run_once()
@@ -328,8 +331,8 @@ def fetch_mail(context: Context, once: bool, interval: float) -> None:
         run_forever,
     )
 
-    _log_to_stderr()
     settings = context.settings
+    _log_to_stderr(settings)
     try:
         check_settings(settings)
     except ConfigError as error:
@@ -392,15 +395,18 @@ def import_mail(context: Context, paths: tuple[str, ...]) -> None:
     metavar="DAYS",
     help="Purge what is older than this many days.",
 )
-@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @pass_context
 def purge(context: Context, older_than: int, dry_run: bool) -> None:
     """Delete raw mail of finished cases (and mail that became no case) and unreferenced
-    stored files, older than DAYS. Case records and their attachments are kept."""
+    stored files, older than DAYS, listing each. Case records and their attachments are kept."""
     from shared.operations.retention import purge as purge_old
 
     with context.database.transaction() as session:
         result = purge_old(session, older_than, dry_run=dry_run)
+    prefix = "would delete " if dry_run else "deleted "
+    for line in result.lines():
+        click.echo(prefix + line)
     click.echo(result.summary())
 
 
@@ -412,8 +418,8 @@ def lmtp(context: Context, host: str | None, port: int | None) -> None:
     """Receive mail from the mail server over LMTP, until stopped."""
     from intake.inbound.lmtp import ListenError, serve
 
-    _log_to_stderr()
     settings = context.settings
+    _log_to_stderr(settings)
     host = settings["LMTP_HOST"] if host is None else host
     port = settings["LMTP_PORT"] if port is None else port
     try:

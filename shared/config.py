@@ -66,6 +66,9 @@ _SPEC: dict[str, tuple[Callable[[str], Any], Any]] = {
     "MAIL_PASSWORD": (_optional, None),
     "MAIL_DEFAULT_SENDER": (str, "通渭县委宣传部 <noreply@minyi.localhost>"),
     "MAIL_TIMEOUT": (float, 30.0),
+    #: How long a worker's claim on the mail it is sending lasts without renewal; after
+    #: that another worker may send it (the first one is taken to have died).
+    "OUTBOX_LEASE_SECONDS": (float, 900.0),
     "INTAKE_ADDRESS": (str, "feedback@minyi.localhost"),
     "REPLY_DOMAIN": (str, "minyi.localhost"),
     "IMAP_HOST": (_optional, None),
@@ -113,6 +116,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
             raise ConfigError(f"{name}: {error}") from None
     settings.update(overrides)  # extra keys (Flask's own, test switches) pass through
 
+    _check_lease(settings)
     var_dir = Path(settings["VAR_DIR"]).absolute()
     settings["VAR_DIR"] = str(var_dir)
     settings.setdefault("MAIL_DIR", str(var_dir / "mail"))
@@ -123,6 +127,22 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
             raise ConfigError("SECRET_KEY must be set outside development (MINYI_ENV)")
         settings["SECRET_KEY"] = _development_secret(var_dir)
     return settings
+
+
+#: Sending one mail takes at most a few MAIL_TIMEOUTs (connect, greeting, TLS, login, MAIL,
+#: RCPT, DATA, the text, its answer); the worker renews its claim between mails, after a
+#: quarter of the lease. A lease this many times MAIL_TIMEOUT keeps a live worker's claim.
+LEASE_PER_MAIL_TIMEOUT = 10
+
+
+def _check_lease(settings: Mapping[str, Any]) -> None:
+    lease, timeout = settings["OUTBOX_LEASE_SECONDS"], settings["MAIL_TIMEOUT"]
+    if lease < LEASE_PER_MAIL_TIMEOUT * timeout:
+        raise ConfigError(
+            f"OUTBOX_LEASE_SECONDS ({lease:g}) must be at least {LEASE_PER_MAIL_TIMEOUT} × "
+            f"MAIL_TIMEOUT ({timeout:g}): a mail still being sent would look abandoned, and "
+            "another worker would send it too"
+        )
 
 
 def _development_secret(var_dir: Path) -> str:

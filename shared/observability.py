@@ -3,7 +3,8 @@
 - ``/metrics`` on both apps: request count and latency by *endpoint* (never by path: a path
   holds tracking numbers, which are personal data and would make a label value per case) and
   status. nginx serves it to localhost only. Under gunicorn set ``PROMETHEUS_MULTIPROC_DIR``
-  (an empty directory, emptied at each start) so the workers' counts are added up.
+  (an empty directory, emptied at each start) so the workers' counts are added up. A process
+  that cannot write there runs without metrics and says so once, rather than not at all.
 - Logs: one JSON object per line when ``MINYI_LOG_FORMAT=json``, or by default outside
   development (``MINYI_ENV``); ``MINYI_LOG_FORMAT=text`` keeps them human-readable anywhere.
   A line names the request (its id, method and path) but never the query string, which may
@@ -20,6 +21,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -38,13 +40,53 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LOG_FORMAT_ENV = "MINYI_LOG_FORMAT"
 
+log = logging.getLogger("minyi.metrics")
+
 
 # -- metrics -------------------------------------------------------------------------------------
 
 
+def unusable_metrics_folder(folder: str) -> str | None:
+    """Why prometheus_client could not keep its files in ``folder`` (missing, read-only, not
+    ours), or None if it can: found by writing there, as prometheus_client will."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None
+
+
+_warned_metrics_off = False
+
+
+def _metrics_off(folder: str, problem: str) -> None:
+    """Once per process, however many apps it makes (the worker makes one, tests many)."""
+    global _warned_metrics_off
+    if not _warned_metrics_off:
+        _warned_metrics_off = True
+        log.warning(
+            "metrics are off in this process: %s=%s cannot be written (%s)",
+            MULTIPROC_ENV,
+            folder,
+            problem,
+        )
+
+
 def init_metrics(app: Flask) -> Any:
-    """``/metrics`` on ``app``: HTTP request count and latency by endpoint and status."""
+    """``/metrics`` on ``app``: HTTP request count and latency by endpoint and status; None
+    when the multi-process folder cannot be written (the app then has no ``/metrics``)."""
     from shared.extensions import csrf, limiter
+
+    folder = os.environ.get(MULTIPROC_ENV)
+    # prometheus_client writes a file there for every metric it makes, from the first
+    # request on: an unusable folder would fail requests, or stop the worker at start. Set
+    # but empty, it means the working directory to prometheus_client.
+    if folder is not None:
+        problem = unusable_metrics_folder(folder) if folder else "it is empty"
+        if problem:
+            _metrics_off(folder, problem)
+            return None
 
     def exempt(view):
         # Prometheus scrapes often; it must never be rate limited, and it only GETs.
@@ -56,7 +98,7 @@ def init_metrics(app: Flask) -> Any:
         "default_labels": {"app": app.name},
         "metrics_decorator": exempt,
     }
-    if os.environ.get(MULTIPROC_ENV):
+    if folder:
         # The "Internal" variant serves /metrics from the app itself (GunicornPrometheusMetrics
         # would need a separate HTTP server); it reads every worker's files in the directory.
         from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
@@ -148,10 +190,37 @@ def wants_json_logs(settings: Mapping[str, Any]) -> bool:
 
 def json_handler() -> logging.Handler | None:
     """The JSON handler this module put on the root logger, if any."""
+    return _our_handler("json")
+
+
+def _our_handler(kind: str) -> logging.Handler | None:
     for handler in logging.getLogger().handlers:
-        if getattr(handler, "_minyi_json", False):
+        if getattr(handler, "_minyi", None) == kind:
             return handler
     return None
+
+
+#: Plain lines of the command-line services, with the time (the journal adds its own too).
+TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+def _add_root_handler(kind: str) -> None:
+    handler = _StderrHandler()
+    handler.setFormatter(JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT))
+    handler._minyi = kind  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+
+
+def init_process_logging(settings: Mapping[str, Any]) -> None:
+    """The log of a long-running command (worker, LMTP receiver, IMAP poller): one handler
+    on the root logger, writing JSON or text lines to standard error (the journal), as
+    :func:`wants_json_logs` decides. An app made later in the process adds no second one,
+    so every line is written once."""
+    if _our_handler("json") is None and _our_handler("text") is None:
+        _add_root_handler("json" if wants_json_logs(settings) else "text")
 
 
 def init_logging(app: Flask) -> None:
@@ -159,13 +228,7 @@ def init_logging(app: Flask) -> None:
     process however many apps are made."""
     if not wants_json_logs(app.config):
         return
-    root = logging.getLogger()
     if json_handler() is None:
-        handler = _StderrHandler()
-        handler.setFormatter(JsonFormatter())
-        handler._minyi_json = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        if root.level == logging.NOTSET or root.level > logging.INFO:
-            root.setLevel(logging.INFO)
+        _add_root_handler("json")
     # The app's records go up to the root's JSON handler, not to Flask's plain-text one.
     app.logger.removeHandler(default_handler)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-_SECRET_PATH = re.compile(r"^(/(?:invitation|rate)/)[^/]+")
+#: Slashes repeated too (``//rate/<token>``: a link made from a base address ending in "/"),
+#: which the server takes as the same address.
+_SECRET_PATH = re.compile(r"^(/+(?:invitation|rate)/+)[^/]+")
 
 
 def loggable_path(path: str) -> str:

@@ -94,6 +94,7 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(DBAPIError, _database_unavailable)
     app.after_request(_security_headers)
+    app.after_request(_retry_after_only_on_refusals)
     app.context_processor(lambda: {"lang": current_language(), "language_url": language_url})
     app.add_template_filter(shanghai_time)
     init_metrics(app)
@@ -222,6 +223,10 @@ def json_error(status: int, message: str, **extra: Any):
     return jsonify(body), status
 
 
+#: Seconds a client is asked to wait when the database does not answer.
+RETRY_AFTER_UNAVAILABLE = "30"
+
+
 def _database_unavailable(error: Exception):
     current_app.logger.error("database unavailable: %s", type(error).__name__)
     message = gettext("The service is busy. Nothing was saved; please try again in a minute.")
@@ -229,7 +234,19 @@ def _database_unavailable(error: Exception):
         response, status = json_error(503, message)
     else:
         response, status = message, 503
-    return response, status, {"Retry-After": "30"}
+    return response, status, {"Retry-After": RETRY_AFTER_UNAVAILABLE}
+
+
+def _retry_after_only_on_refusals(response):
+    """Flask-Limiter (RATELIMIT_HEADERS_ENABLED, for the X-RateLimit-* counts) writes
+    Retry-After on every response of a limited endpoint, and on a 503 replaces ours with its
+    own window. Retry-After means "try again later": a 429 keeps the limiter's, a 503 gets
+    ours, and nothing else says it. Registered before the limiter, so it runs after it."""
+    if response.status_code == 503:
+        response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+    elif response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

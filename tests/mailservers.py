@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -31,10 +32,12 @@ class Received:
 
 @dataclass
 class SinkHandler:
-    """Records every mail; refuses recipients listed in ``refuse`` with a 550."""
+    """Records every mail; refuses recipients listed in ``refuse`` with a 550; takes
+    ``delay`` seconds over each mail's text, as a slow server does."""
 
     received: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    delay: float = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -43,6 +46,8 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )

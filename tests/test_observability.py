@@ -234,3 +234,12 @@ def test_gunicorn_access_log_leaves_the_secret_out():
     atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
     assert atoms["U"] == "/rate/…"
     assert "abcdef" not in atoms["U"]
+
+
+def test_secret_links_are_masked_however_their_slashes_are_doubled():
+    """A link made from a base address ending in "/" reaches the server as //rate/<token>."""
+    from shared.secret_paths import loggable_path
+
+    assert loggable_path("//rate/abcdef0123456789") == "//rate/…"
+    assert loggable_path("/invitation//abcdef0123456789/x") == "/invitation//…/x"
+    assert loggable_path("/track/ABCD-2345") == "/track/ABCD-2345"

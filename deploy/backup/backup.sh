@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/backup/backup.sh -- back up Minyi's database, keep the last KEEP_DAYS days.
 #
-#   sudo -u minyi /opt/minyi/deploy/backup/backup.sh [BACKUP_DIR]
+#   runuser -u minyi -- /opt/minyi/deploy/backup/backup.sh [BACKUP_DIR]
 #
 # Reads DATABASE_URL and VAR_DIR from /etc/minyi/minyi.env (or MINYI_ENV_FILE), like the
 # services. PostgreSQL: pg_dump in its custom format (-Fc: compressed, restored with
@@ -14,12 +14,14 @@
 #   30 2 * * * minyi /opt/minyi/deploy/backup/backup.sh /var/backups/minyi
 # and copy BACKUP_DIR to another machine: a backup on the same disk is no backup.
 #
-# Restore (stop the services first so nothing writes meanwhile):
-#   systemctl stop minyi.target
-#   PostgreSQL:  pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" minyi-YYYYmmdd-HHMMSS.dump
-#   SQLite:      cp minyi-YYYYmmdd-HHMMSS.db /var/lib/minyi/minyi.db && chown minyi: /var/lib/minyi/minyi.db
-#   systemctl start minyi.target     (minyi-migrate brings an older backup's schema up to date)
-# See deploy/backup/restore.md.
+# Restore: deploy/backup/restore.md, step by step. In short, with the services stopped
+# (systemctl stop minyi.target):
+#   PostgreSQL:  runuser -u postgres -- pg_restore --clean --if-exists --no-owner --role=minyi \
+#                    -d minyi < minyi-YYYYmmdd-HHMMSS.dump
+#   SQLite:      install -o minyi -g minyi -m 600 minyi-YYYYmmdd-HHMMSS.db /var/lib/minyi/minyi.db
+#                rm -f /var/lib/minyi/minyi.db-wal /var/lib/minyi/minyi.db-shm
+#                (the old database's -wal file would otherwise be replayed into the copy)
+# then systemctl start minyi.target (minyi-migrate brings an older backup's schema up to date).
 set -euo pipefail
 umask 077  # backups hold personal data: readable by their owner only
 
@@ -50,6 +52,19 @@ case "$DATABASE_URL" in
   postgresql*://* | postgres://*)
     # pg_dump does not know SQLAlchemy's "+psycopg" driver suffix.
     url="${DATABASE_URL/postgresql+psycopg:/postgresql:}"
+    # The password goes to pg_dump in its environment (PGPASSWORD, readable only by this
+    # user and root), not on its command line, which every user sees in "ps".
+    authority="${url#*://}" authority="${authority%%[/?]*}"
+    if [[ "$authority" == *@* ]]; then
+      userinfo="${authority%@*}"
+      if [[ "$userinfo" == *:* ]]; then
+        password="${userinfo#*:}" password="${password//\\/\\\\}"
+        # percent-encoded in the URL ("%40" for "@"): decoded as libpq would
+        PGPASSWORD="$(printf '%b' "${password//%/\\x}")"
+        export PGPASSWORD
+        url="${url/"$userinfo@"/"${userinfo%%:*}@"}"
+      fi
+    fi
     target="$BACKUP_DIR/minyi-$stamp.dump"
     pg_dump --format=custom --file="$target.partial" "$url"
     ;;

@@ -1,14 +1,19 @@
 """Delivering the outbox: claim due rows, send each once, record what happened.
 
-Claiming is one UPDATE over the ids a sub-select picks: on PostgreSQL that sub-select is
+Claiming is one UPDATE over the ids a CTE picks: on PostgreSQL that CTE is
 ``FOR UPDATE SKIP LOCKED``, so workers on several hosts never claim the same row; on SQLite
 the UPDATE holds the database's write lock, so the claim is atomic there too. A claimed row
-carries the claim's token; a worker that dies mid-send leaves its rows ``sending``, and they
-are put back after ``lease`` (sent again: a mail may arrive twice, but none is lost).
+carries the claim's token and time. Each mail's outcome is committed as soon as the server
+has answered for it, so a worker that dies mid-batch leaves at most the mail in flight
+unrecorded. Its claimed rows stay ``sending`` until the lease (``OUTBOX_LEASE_SECONDS``)
+has passed since the claim was last renewed, and are then put back (the one in flight may
+arrive twice; none is lost). A worker renews its claim while it works through a batch, so a
+slow mail server never makes a live batch look abandoned.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import socket
@@ -24,21 +29,29 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import flask_mail
-from sqlalchemy import select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db import Database, utcnow
 from shared.models import OutboxEmail, OutboxState, StoredBlob
 
+log = logging.getLogger("minyi.outbox")
+
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    batch_size: int = 100
+    #: Rows claimed at a time: after a kill, the unsent rest of a batch waits for the lease.
+    batch_size: int = 20
     max_attempts: int = 10
     first_delay: timedelta = timedelta(minutes=1)
     max_delay: timedelta = timedelta(hours=6)
-    #: How long a claim may stay unfinished before the row is considered abandoned.
+    #: How long a claim lasts without renewal before its rows count as abandoned
+    #: (``OUTBOX_LEASE_SECONDS``). A working worker renews it after a quarter of it.
     lease: timedelta = timedelta(minutes=15)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> DeliveryPolicy:
+        return cls(lease=timedelta(seconds=settings["OUTBOX_LEASE_SECONDS"]))
 
     def delay_after(self, attempts: int) -> timedelta:
         """Exponential backoff: 1, 2, 4... minutes, at most ``max_delay``."""
@@ -149,16 +162,20 @@ def transport_for(app) -> Transport:
 
 
 def claim_due(session: Session, token: str, now: datetime, limit: int) -> list[OutboxEmail]:
+    # A CTE, not a sub-select: PostgreSQL may run a sub-select under IN once per row it
+    # updates, each run locking ``limit`` more rows, so that one claim took every due row. A
+    # CTE that locks rows is run once.
     due = (
         select(OutboxEmail.id)
         .where(OutboxEmail.state == OutboxState.PENDING, OutboxEmail.next_attempt_at <= now)
         .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due")
     )
     session.execute(
         update(OutboxEmail)
-        .where(OutboxEmail.id.in_(due.scalar_subquery()), OutboxEmail.state == OutboxState.PENDING)
+        .where(OutboxEmail.id.in_(select(due.c.id)), OutboxEmail.state == OutboxState.PENDING)
         .values(state=OutboxState.SENDING, claimed_by=token, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -172,14 +189,36 @@ def claim_due(session: Session, token: str, now: datetime, limit: int) -> list[O
     )
 
 
-def release_abandoned(session: Session, now: datetime, policy: DeliveryPolicy) -> int:
-    """Put back rows whose worker died while sending them."""
-    result = session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.state == OutboxState.SENDING,
-            OutboxEmail.claimed_at < now - policy.lease,
+def renew_claim(connection: Connection, token: str, now: datetime) -> set[int]:
+    """Start the lease of the rows still claimed with ``token`` again; their ids (a row whose
+    lease had passed may have been put back and taken by another worker meanwhile)."""
+    return set(
+        connection.scalars(
+            update(OutboxEmail)
+            .where(OutboxEmail.claimed_by == token, OutboxEmail.state == OutboxState.SENDING)
+            .values(claimed_at=now)
+            .returning(OutboxEmail.id)
         )
+    )
+
+
+def release_abandoned(session: Session, now: datetime, policy: DeliveryPolicy) -> int:
+    """Put back rows whose worker stopped while sending them (its claim was not renewed
+    within the lease), saying so in the log."""
+    abandoned = (
+        OutboxEmail.state == OutboxState.SENDING,
+        OutboxEmail.claimed_at < now - policy.lease,
+    )
+    claims = session.execute(
+        select(OutboxEmail.claimed_by, func.count(), func.min(OutboxEmail.claimed_at))
+        .where(*abandoned)
+        .group_by(OutboxEmail.claimed_by)
+    ).all()
+    if not claims:
+        return 0
+    released = session.execute(
+        update(OutboxEmail)
+        .where(*abandoned)
         .values(
             state=OutboxState.PENDING,
             claimed_by=None,
@@ -188,8 +227,18 @@ def release_abandoned(session: Session, now: datetime, policy: DeliveryPolicy) -
             last_error="the worker stopped while sending; sending again",
         )
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
+    ).rowcount
+    for claimed_by, count, claimed_at in claims:
+        log.warning(
+            "outbox: %s mail(s) claimed by %s at %s were not finished within the lease "
+            "(%s s): the worker stopped; they are sent again, and the one it was sending "
+            "may arrive twice",
+            count,
+            claimed_by,
+            f"{claimed_at:%Y-%m-%d %H:%M:%S} UTC",
+            int(policy.lease.total_seconds()),
+        )
+    return released
 
 
 def build_message(row: OutboxEmail, session: Session, sender: str) -> flask_mail.Message:
@@ -232,7 +281,7 @@ class OutboxDelivery:
     ) -> None:
         self.database = database
         self.transport = transport
-        self.policy = policy or DeliveryPolicy()
+        self.policy = policy or DeliveryPolicy.from_settings(settings)
         self.worker_name = worker_name or f"{socket.gethostname()}:{os.getpid()}"
         self.sender = settings["MAIL_DEFAULT_SENDER"]
         self.envelope_from = parseaddr(self.sender)[1]
@@ -247,91 +296,83 @@ class OutboxDelivery:
         result = PassResult()
         with self.database.transaction() as session:
             release_abandoned(session, clock(), self.policy)
-        with ExitStack() as connection_scope:
-            connection = None
+        with ExitStack() as scope:
+            outcomes = connection = None
             while True:
                 token = f"{self.worker_name}:{uuid.uuid4().hex[:12]}"
                 with self.database.transaction() as session:
-                    rows = claim_due(session, token, clock(), self.policy.batch_size)
+                    renewed_at = clock()
+                    rows = claim_due(session, token, renewed_at, self.policy.batch_size)
                     batch = [
                         (row.id, row.attempts, build_message(row, session, self.sender))
                         for row in rows
                     ]
                 if not batch:
                     return result
-                outcomes: list[tuple[int, int, SendError | None]] = []
-                try:
-                    if connection is None:
-                        connection = connection_scope.enter_context(self.transport.open())
-                    self._send(connection, batch, outcomes)
-                    broken = False
-                except Exception as error:  # the connection failed, whatever the cause
-                    failure = classify(error)
-                    done = {row_id for row_id, _attempts, _failure in outcomes}
-                    outcomes.extend((i, a, failure) for i, a, _m in batch if i not in done)
-                    broken = True
-                self._record(token, outcomes, clock(), result)
-                if broken:
-                    return result  # the rest stays due; the next pass tries again
+                if outcomes is None:
+                    # Each outcome is committed as soon as it is known, without waiting for
+                    # the disk: a crash of the database server itself (not of this worker)
+                    # could forget the last ones, whose mails the lease then sends again;
+                    # waiting would cost a disk flush per mail.
+                    outcomes = scope.enter_context(self.database.autocommit(wait_for_disk=False))
+                held = {row_id for row_id, _attempts, _message in batch}
+                for position, (row_id, attempts, message) in enumerate(batch):
+                    if clock() - renewed_at >= self.policy.lease / 4:
+                        renewed_at = clock()
+                        held = renew_claim(outcomes, token, renewed_at)
+                    if row_id not in held:
+                        continue  # its lease had passed, and another worker took it over
+                    try:
+                        if connection is None:
+                            connection = scope.enter_context(self.transport.open())
+                        connection.send(message, self.envelope_from)
+                    except _ANSWERED_FOR_THIS_MESSAGE as error:
+                        # The server refused this message; the connection is still usable.
+                        outcome: SendError | None = classify(error)
+                    except Exception as error:  # the connection failed, whatever the cause
+                        unsent = [(i, a) for i, a, _message in batch[position:]]
+                        self._record(outcomes, token, unsent, classify(error), clock(), result)
+                        return result  # the rest stays due; the next pass tries again
+                    else:
+                        outcome = None
+                    self._record(outcomes, token, [(row_id, attempts)], outcome, clock(), result)
 
-    def _send(self, connection, batch: list, outcomes: list) -> None:
-        for row_id, attempts, message in batch:
-            try:
-                connection.send(message, self.envelope_from)
-            except _ANSWERED_FOR_THIS_MESSAGE as error:
-                # The server refused this message; the connection is still usable.
-                outcomes.append((row_id, attempts, classify(error)))
-            else:
-                outcomes.append((row_id, attempts, None))
-
-    def _record(self, token: str, outcomes: list, now: datetime, result: PassResult) -> None:
-        """Every outcome of a batch in one transaction (a worker killed before this leaves its
-        rows to the lease: sent again, not lost)."""
-        with self.database.transaction() as session:
-            delivered = [row_id for row_id, _attempts, failure in outcomes if failure is None]
-            if delivered:  # the common case: one statement for the whole batch
-                session.execute(
-                    update(OutboxEmail)
-                    .where(OutboxEmail.id.in_(delivered), OutboxEmail.claimed_by == token)
-                    .values(
-                        state=OutboxState.SENT,
-                        sent_at=now,
-                        last_error=None,
-                        attempts=OutboxEmail.attempts + 1,
-                        claimed_by=None,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                result.sent += len(delivered)
-            for row_id, attempts, failure in outcomes:
-                if failure is not None:
-                    self._record_failure(session, token, row_id, attempts + 1, failure, now, result)
-
-    def _record_failure(
+    def _record(
         self,
-        session: Session,
+        outcomes: Connection,
         token: str,
-        row_id: int,
-        attempts: int,
-        failure: SendError,
+        rows: list[tuple[int, int]],
+        failure: SendError | None,
         now: datetime,
         result: PassResult,
     ) -> None:
-        if failure.permanent or attempts >= self.policy.max_attempts:
-            values = {"state": OutboxState.FAILED}
-            result.failed += 1
-        else:
-            values = {
-                "state": OutboxState.PENDING,
-                "next_attempt_at": now + self.policy.delay_after(attempts),
-            }
-            result.retried += 1
-        session.execute(
-            update(OutboxEmail)
-            .where(OutboxEmail.id == row_id, OutboxEmail.claimed_by == token)
-            .values(attempts=attempts, claimed_by=None, last_error=str(failure)[:2000], **values)
-            .execution_options(synchronize_session=False)
-        )
+        """The outcome of ``rows`` (id, attempts before this one), each committed at once: a
+        worker killed after this does not send them again."""
+        for row_id, attempts in rows:
+            if failure is None:
+                values = {"state": OutboxState.SENT, "sent_at": now, "last_error": None}
+                result.sent += 1
+            elif failure.permanent or attempts + 1 >= self.policy.max_attempts:
+                values = {"state": OutboxState.FAILED, "last_error": str(failure)[:2000]}
+                result.failed += 1
+            else:
+                values = {
+                    "state": OutboxState.PENDING,
+                    "next_attempt_at": now + self.policy.delay_after(attempts + 1),
+                    "last_error": str(failure)[:2000],
+                }
+                result.retried += 1
+            recorded = outcomes.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id == row_id, OutboxEmail.claimed_by == token)
+                .values(attempts=attempts + 1, claimed_by=None, **values)
+            ).rowcount
+            if not recorded and failure is None:
+                log.warning(
+                    "outbox: mail %s was delivered after its claim had passed to another "
+                    "worker; it may arrive twice",
+                    row_id,
+                )
 
 
 #: Refusals of one message that leave the SMTP session usable for the next.

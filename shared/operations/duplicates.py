@@ -82,15 +82,23 @@ def jaccard(first: frozenset[str], second: frozenset[str]) -> float:
     return len(first & second) / len(first | second)
 
 
+def fingerprint(text: str) -> tuple[frozenset[str], list[int]] | None:
+    """The shingles of a text and its band hashes; None for a text too short to compare."""
+    grams = shingles(text)
+    if len(grams) < MIN_SHINGLES:
+        return None
+    return grams, band_hashes(signature(grams))
+
+
 def cluster_near_duplicates(session: Session, case: Case) -> CaseCluster | None:
     """Fingerprint a new case and put it in the cluster of its nearest earlier twin, if any.
 
     The case must be flushed (it needs its id). Flushes; never commits.
     """
-    grams = shingles(case.body)
-    if len(grams) < MIN_SHINGLES:
+    printed = fingerprint(case.body)
+    if printed is None:
         return None
-    bands = band_hashes(signature(grams))
+    grams, bands = printed
     session.add_all(
         CaseFingerprint(case_id=case.id, band=band, hash=value) for band, value in enumerate(bands)
     )

@@ -8,6 +8,7 @@ break across pages and repeat their header row.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,10 @@ from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
 from shared.reports import charts, tables
 from shared.reports.page import BIG_TABLES, clip, key_figures, subtitle
 from shared.reports.tables import display, translator
+
+# fontTools, which fpdf2 uses to embed a subset of the font, logs some forty INFO lines
+# ("glyf pruned" ...) for every PDF: noise in the worker's log. Its warnings still show.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 FONT_ENV = "MINYI_REPORT_FONT"
 

@@ -25,36 +25,6 @@ def run(*argv: str | Path, **kwargs) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nginx_accepts_the_site(tmp_path):
-    """`nginx -t` accepts minyi-http.conf and minyi.conf with a self-signed certificate."""
-    require(shutil.which("nginx"), "nginx is not installed (apt-get install nginx)")
-    require(shutil.which("openssl"), "openssl is not installed")
-    made = run(
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test",
-        "-days", "1", "-keyout", tmp_path / "privkey.pem", "-out", tmp_path / "fullchain.pem",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    site = (DEPLOY / "nginx" / "minyi.conf").read_text()
-    assert re.search(r"^\s*client_max_body_size 25m;", site, re.M)
-    assert re.search(r"^\s*limit_req zone=minyi_feedback", site, re.M)
-    assert "/etc/ssl/minyi/" in site
-    (tmp_path / "minyi.conf").write_text(site.replace("/etc/ssl/minyi/", f"{tmp_path}/"))
-    shutil.copy(DEPLOY / "nginx" / "minyi-http.conf", tmp_path / "minyi-http.conf")
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\n"
-        f"error_log {tmp_path}/logs/error.log;\n"
-        "events {}\n"
-        "http {\n"
-        f"    include {tmp_path}/minyi-http.conf;\n"
-        f"    include {tmp_path}/minyi.conf;\n"
-        "}\n"
-    )
-    checked = run("nginx", "-t", "-c", tmp_path / "nginx.conf", "-p", tmp_path)
-    assert checked.returncode == 0, checked.stderr
-    assert "[warn]" not in checked.stderr, checked.stderr
-
-
 def test_systemd_accepts_the_units(tmp_path):
     """`systemd-analyze verify` accepts every unit, with ExecStart pointed at this checkout."""
     require(shutil.which("systemd-analyze"), "systemd-analyze is not installed (systemd)")
@@ -168,6 +138,13 @@ def test_env_example_names_every_setting():
     names = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (DEPLOY / ".env.example").read_text(), re.M))
     assert set(_SPEC) - names == set()
     assert {"PROMETHEUS_MULTIPROC_DIR", "POSTGRES_PASSWORD"} <= names
+
+
+def test_readme_explains_every_setting():
+    """The README's configuration table has a row for every variable shared/config.py reads."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## Commands")]
+    assert {name for name in _SPEC if f"`{name}`" not in table} == set()
 
 
 def test_backup_script_copies_a_sqlite_database(tmp_path):

@@ -243,3 +243,26 @@ def test_rate_limit_holds_across_gunicorn_worker_processes_with_redis(
     }
     assert len(workers) >= 4, "the requests should have been answered by several processes"
     assert _cases(db) == statuses.count(201)
+
+
+def test_retry_after_only_where_a_client_is_told_to_retry(db, demo, settings, tmp_path):
+    """The limiter's counts go with every limited answer, but Retry-After ("come back later")
+    only with a refusal: the limiter's 429, and the 30 s of a 503 when the database does not
+    answer, not the limiter's window in its place."""
+    from shared.db import Database
+
+    client = _app(settings, RATELIMIT_ENABLED=True)
+    accepted = client.post("/api/v1/feedback", json={"body": "一条意见"})
+    assert accepted.status_code == 201
+    assert accepted.headers["X-RateLimit-Limit"] == "5" and "Retry-After" not in accepted.headers
+    for _ in range(5):
+        refused = client.post("/api/v1/feedback", json={"body": "一条意见"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 30
+    unreachable = Database(f"sqlite:///{tmp_path / 'no-such-directory' / 'minyi.db'}")
+    try:
+        down = _app(settings, RATELIMIT_ENABLED=True, DATABASE=unreachable)
+        response = down.post("/api/v1/feedback", json={"body": "数据库不可用时的留言"})
+    finally:
+        unreachable.dispose()
+    assert response.status_code == 503
+    assert response.headers.getlist("Retry-After") == ["30"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -47,9 +48,12 @@ def test_smtp_down_loses_nothing_and_sends_each_once_when_back(db, make_worker):
     port = free_port()
     worker = make_worker(port)
     first = worker.run_once()
-    assert (first.sent, first.retried, first.failed) == (0, 100, 0)
+    # One batch tried (and put off); the rest stays due for the next pass.
+    assert (first.sent, first.retried, first.failed) == (0, DeliveryPolicy().batch_size, 0)
+    assert _states(db) == {"pending": 100}
     with db.session() as session:
-        errors = set(session.scalars(select(OutboxEmail.last_error)))
+        tried = select(OutboxEmail.last_error).where(OutboxEmail.attempts > 0)
+        errors = set(session.scalars(tried))
         assert len(errors) == 1 and "Connection" in errors.pop()
     # Not due yet: backing off.
     assert worker.run_once().sent == 0
@@ -165,3 +169,103 @@ def test_two_workers_on_one_database_send_each_mail_once(db, database_url, smtp_
 
     reported = [int(re.search(r"sent (\d+),", output).group(1)) for output in outputs]
     assert sum(reported) == 1000, outputs
+
+
+def _worker_env(database_url: str, sink: SmtpSink, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "w",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(sink.port),
+        "MINYI_LOG_FORMAT": "json",
+        # A lease of 10 s (the shortest 10 × MAIL_TIMEOUT allows) instead of 15 minutes.
+        "OUTBOX_LEASE_SECONDS": "10",
+        "MAIL_TIMEOUT": "1",
+        **extra,
+    }
+
+
+def _start(cwd, env: dict[str, str], *options: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [MINYI, "worker", *options], cwd=cwd, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _released(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "were not finished within the lease" in line]
+
+
+def _wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_leaves_at_most_the_mail_in_flight_to_be_sent_twice(
+    db, database_url, smtp_sink, tmp_path
+):
+    """kill -9 of a worker process in the middle of a batch, against a real SMTP server: each
+    mail it delivered was recorded at once, so once the lease has passed a second worker sends
+    only what the first had not finished. At most one mail arrives twice, none is lost, and
+    the second worker logs the claims it released."""
+    queue_outbox(db, 30)
+    with db.session() as session:
+        expected = set(session.scalars(select(OutboxEmail.message_id)))
+    smtp_sink.handler.delay = 0.1
+    env = _worker_env(database_url, smtp_sink)
+    first = _start(tmp_path, env, "--once")
+    _wait_for(lambda: len(smtp_sink.received) >= 8)
+    first.kill()  # SIGKILL: nothing of it runs any more
+    first.communicate()
+    assert _states(db).get("sending", 0) > 0  # it died in the middle of its batch
+    time.sleep(10.5)  # the lease passes
+    second = subprocess.run([MINYI, "worker", "--once"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    counts = smtp_sink.handler.message_ids()
+    assert set(counts) == expected
+    duplicates = sum(count - 1 for count in counts.values())
+    assert duplicates <= 1, counts
+    assert _states(db) == {"sent": 30}
+    (released,) = _released(second.stderr)
+    assert f":{first.pid}:" in released
+
+
+def test_a_slow_batch_keeps_its_claim_while_another_worker_looks_for_abandoned_mail(
+    db, database_url, smtp_sink, tmp_path
+):
+    """A mail server so slow that one batch outlasts the lease (20 mails of 0.6 s against
+    10 s): the worker renews its claim as it goes, so a second worker, looking for abandoned
+    mail every half second meanwhile, takes none of it and nothing arrives twice."""
+    queue_outbox(db, 20)
+    smtp_sink.handler.delay = 0.6
+    env = _worker_env(database_url, smtp_sink)
+    first = _start(tmp_path, env, "--once")
+    _wait_for(lambda: len(smtp_sink.received) >= 1)
+    second = _start(tmp_path, env, "--interval", "0.5")
+    first_out, first_err = first.communicate(timeout=120)
+    second.send_signal(signal.SIGTERM)
+    _second_out, second_err = second.communicate(timeout=60)
+    assert first.returncode == 0, first_err
+    assert "sent 20, to retry 0, failed 0" in first_out
+    counts = smtp_sink.handler.message_ids()
+    assert len(counts) == 20 and set(counts.values()) == {1}, counts
+    assert _released(second_err) == [] and _states(db) == {"sent": 20}
+
+
+def test_a_claim_takes_one_batch_and_no_more(db):
+    """However many mails are due, one claim takes ``limit`` of them (on PostgreSQL a
+    sub-select under IN once took them all); the next claim takes the rest."""
+    from shared.db import utcnow
+    from shared.mail.delivery import claim_due
+
+    queue_outbox(db, 30)
+    with db.transaction() as session:
+        first = claim_due(session, "first", utcnow(), 20)
+    with db.transaction() as session:
+        second = claim_due(session, "second", utcnow(), 20)
+    assert (len(first), len(second)) == (20, 10)
+    assert not {row.id for row in first} & {row.id for row in second}

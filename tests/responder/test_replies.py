@@ -26,7 +26,10 @@ def _levels(db, code: str, levels: int, email: str | None = None) -> None:
 def _mails(db, number: str) -> list[OutboxEmail]:
     with db.session() as session:
         case = session.scalar(select(Case).where(Case.tracking_number == number))
-        return list(session.scalars(select(OutboxEmail).where(OutboxEmail.case_id == case.id)))
+        mails = select(OutboxEmail).where(OutboxEmail.case_id == case.id)
+        # In the order they were written: without ORDER BY, PostgreSQL returns rows in the
+        # order they sit on disk, which is not that once earlier tests have deleted rows.
+        return list(session.scalars(mails.order_by(OutboxEmail.id)))
 
 
 def test_two_levels_of_review_then_the_reply_is_sent(db, demo, responder_client):

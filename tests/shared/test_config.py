@@ -43,3 +43,17 @@ def test_malformed_value_names_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("RATELIMIT_ENABLED", "perhaps")
     with pytest.raises(ConfigError, match="RATELIMIT_ENABLED"):
         load_settings()
+
+
+def test_the_outbox_lease_must_outlast_a_mail_being_sent(tmp_path, monkeypatch):
+    """A lease shorter than 10 × MAIL_TIMEOUT would let a second worker send a mail the first
+    is still sending: the services refuse to start, naming both settings."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAIL_TIMEOUT", "30")
+    monkeypatch.setenv("OUTBOX_LEASE_SECONDS", "299")
+    with pytest.raises(ConfigError, match=r"OUTBOX_LEASE_SECONDS \(299\).*MAIL_TIMEOUT \(30\)"):
+        load_settings()
+    monkeypatch.setenv("OUTBOX_LEASE_SECONDS", "300")
+    assert load_settings()["OUTBOX_LEASE_SECONDS"] == 300
+    monkeypatch.delenv("OUTBOX_LEASE_SECONDS")
+    assert load_settings()["OUTBOX_LEASE_SECONDS"] == 900  # 15 minutes

@@ -228,7 +228,9 @@ def test_extension_is_requested_then_approved_and_moves_the_answer_deadline(db, 
         ]
         assert events[1].detail["days"] == 30
         thread = session.scalars(
-            select(Message.event).where(Message.case_id == case_id, Message.kind == "event")
+            select(Message.event)
+            .where(Message.case_id == case_id, Message.kind == "event")
+            .order_by(Message.id)  # as written: PostgreSQL's order on disk is not that
         ).all()
         assert [event["action"] for event in thread] == [
             "extension_requested",

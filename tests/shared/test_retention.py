@@ -161,9 +161,18 @@ def test_dry_run_counts_and_deletes_nothing(db, demo):
 
 
 def test_purge_command(db, demo, database_url, tmp_path):
-    """``minyi purge --older-than DAYS [--dry-run]`` prints the counts."""
+    """``minyi purge --older-than DAYS [--dry-run]`` prints each raw mail and file it deletes
+    (or would), without anything personal, then the counts."""
     closed = _case(db, "closed")
-    _mail(db, age_days=200, case_id=closed)
+    mail_id = _mail(db, age_days=200, case_id=closed)
+    with db.session() as session:
+        number = session.get(Case, closed).tracking_number
+        mail = session.get(InboundMail, mail_id)
+        sha, received = mail.blob_sha256, f"{mail.received_at:%Y-%m-%d}"
+    listed = [
+        f"raw mail {mail_id} (lmtp, received {received}, case {number}, outcome case, ",
+        f"file {sha} (stored {received}, ",
+    ]
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "purge-test"}
 
     def minyi(*args: str) -> subprocess.CompletedProcess:
@@ -175,10 +184,17 @@ def test_purge_command(db, demo, database_url, tmp_path):
     dry = minyi("--older-than", "30", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would delete 1 raw mail(s) and 1 unreferenced file(s)" in dry.stdout
+    lines = dry.stdout.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("would delete 1 raw mail(s)"), lines
+    for line, item in zip(lines, listed, strict=False):
+        assert line.startswith(f"would delete {item}"), lines
     assert len(_mail_ids(db)) == 1
     done = minyi("--older-than", "30")
     assert done.returncode == 0, done.stderr
     assert "deleted 1 raw mail(s) and 1 unreferenced file(s)" in done.stdout
+    lines = done.stdout.splitlines()
+    for line, item in zip(lines, listed, strict=False):
+        assert line.startswith(f"deleted {item}"), lines
     assert _mail_ids(db) == set()
     refused = minyi("--older-than", "0")
     assert refused.returncode == 2
